@@ -1,0 +1,50 @@
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from ..isbn import InvalidISBN, normalize_isbn
+from ..models import Book
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and other non-strings.
+
+    DRF's CharField turns 123 into "123"; a client sending the wrong type has
+    a bug, and should hear about it rather than have its data reinterpreted.
+    """
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class ISBNField(StrictCharField):
+    """Accepts ISBN-10 or ISBN-13 with hyphens or spaces; yields the ISBN-13."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return normalize_isbn(value)
+        except InvalidISBN as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class BookSerializer(serializers.ModelSerializer):
+    title = StrictCharField(max_length=250)
+    subtitle = StrictCharField(max_length=250, allow_blank=True, required=False, default="")
+    author = StrictCharField(max_length=100)
+    isbn = ISBNField(
+        help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored and returned as ISBN-13 digits.",
+        validators=[UniqueValidator(queryset=Book.objects.all(), message="A book with this ISBN already exists.")],
+    )
+
+    class Meta:
+        model = Book
+        fields = ["id", "title", "subtitle", "author", "isbn"]
+        read_only_fields = ["id"]

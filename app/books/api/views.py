@@ -1,0 +1,40 @@
+from django.db import IntegrityError, transaction
+from rest_framework import serializers, viewsets
+
+from ..models import Book
+from .filters import BookFilter
+from .serializers import BookSerializer
+
+DUPLICATE_ISBN = {"isbn": ["A book with this ISBN already exists."]}
+
+
+class BookViewSet(viewsets.ModelViewSet):
+    """Books: anyone may read; authenticated users may create, update and delete.
+
+    Filters: `author`, `isbn` (any spelling). `search` looks in title, subtitle
+    and author; `ordering` takes title, author, isbn or id, `-` for descending.
+    """
+
+    queryset = Book.objects.all()
+    serializer_class = BookSerializer
+    filterset_class = BookFilter
+    search_fields = ["title", "subtitle", "author"]
+    ordering_fields = ["id", "title", "author", "isbn"]
+    ordering = ["id"]
+
+    def perform_create(self, serializer):
+        self._save_unique(serializer)
+
+    def perform_update(self, serializer):
+        self._save_unique(serializer)
+
+    @staticmethod
+    def _save_unique(serializer):
+        # The serializer's uniqueness check and the INSERT are not atomic: two
+        # concurrent writers of one ISBN both pass the check, and the database's
+        # unique index decides. The loser gets the same 400 as a plain duplicate.
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:
+            raise serializers.ValidationError(DUPLICATE_ISBN) from None

@@ -1,0 +1,48 @@
+"""Liveness and readiness probes."""
+import pytest
+from django.db import connection
+
+
+def test_healthz_needs_no_database_and_no_allowed_host(client):
+    # No django_db mark: any database access here would raise.
+    response = client.get("/healthz", HTTP_HOST="not-an-allowed-host.example")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_when_the_database_answers(client):
+    response = client.get("/readyz", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "database": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_json_when_the_database_is_down(client, unreachable_database):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_healthz_stays_up_when_the_database_is_down(client, unreachable_database):
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.fixture
+def unreachable_database():
+    """Point the connection at a closed loopback port, then restore it."""
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    original = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=closed_port)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)

@@ -1,0 +1,89 @@
+"""Settings from the environment: production hardening and clear start-up errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "p8#vZ2!qL0w@xN5$kR7^tY3&uI9*oP1(aS4)dF6-gH8_jK2+lZ0=cX5bV7nM3",
+    "DJANGO_ALLOWED_HOSTS": "library.example.com",
+    "DATABASE_URL": "postgres://library:secret@db.example.com:5432/library",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_"))}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=APP_DIR, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_behind_a_tls_proxy_is_clean():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE_PROXY_SSL_HEADER="true",
+                    **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+
+
+def test_plain_http_settings_are_reported_by_check_deploy():
+    """Switching HTTPS off is possible, and check --deploy says what that gives up."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_HTTPS="false", **PRODUCTION)
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr  # SECURE_SSL_REDIRECT
+
+
+def test_missing_secret_key_stops_start_up_with_a_clear_message():
+    env = {key: value for key, value in PRODUCTION.items() if key != "DJANGO_SECRET_KEY"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_debug_without_a_secret_key_gets_a_random_one():
+    env = {key: value for key, value in PRODUCTION.items() if key != "DJANGO_SECRET_KEY"}
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    first = manage("shell", "-c", code, DJANGO_DEBUG="true", **env)
+    second = manage("shell", "-c", code, DJANGO_DEBUG="true", **env)
+    assert first.returncode == 0, first.stderr
+    first_key, second_key = (run.stdout.strip().splitlines()[-1] for run in (first, second))
+    assert len(first_key) >= 50 and first_key != second_key
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DATABASE_URL": ""}, "DATABASE_URL is required"),
+        ({"DATABASE_URL": "mysql://u:p@h/db"}, "DATABASE_URL must point at PostgreSQL"),
+        ({"DATABASE_URL": "nonsense://"}, "DATABASE_URL is not a valid database URL"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not a boolean"),
+        ({"DJANGO_CONN_MAX_AGE": "soon"}, "DJANGO_CONN_MAX_AGE='soon' is not an integer"),
+        ({"DATABASE_CONNECT_TIMEOUT": "0"}, "DATABASE_CONNECT_TIMEOUT=0 must be at least 1"),
+    ],
+)
+def test_bad_environment_values_are_named(env, message):
+    result = manage("check", **{**PRODUCTION, **env})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_hosts_and_origins_are_comma_separated_lists():
+    code = "from django.conf import settings; import json; print(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
+    result = manage("shell", "-c", code, **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "a.example, b.example,,",
+                                            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example,https://b.example"})
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [["a.example", "b.example"], ["https://a.example", "https://b.example"]]
+
+
+def test_logs_are_json_lines():
+    code = "import logging; logging.getLogger('books').warning('shelf %s is full', 7, extra={'shelf': 7})"
+    result = manage("shell", "-c", code, **PRODUCTION)
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["level"] == "WARNING" and line["message"] == "shelf 7 is full" and line["shelf"] == 7
+    assert line["logger"] == "books" and "time" in line
