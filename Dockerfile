@@ -11,8 +11,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python3 -m venv /opt/venv
-COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --no-compile -r /tmp/requirements.txt \
+# requirements.lock: requirements.txt resolved with hashes (pip-compile), so a
+# tampered or substituted package fails the build.
+COPY requirements.lock /tmp/requirements.lock
+RUN /opt/venv/bin/pip install --no-compile --require-hashes --no-deps -r /tmp/requirements.lock \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 # ---- runtime: the virtualenv, the code and collected static files ----
