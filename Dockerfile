@@ -38,4 +38,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 STOPSIGNAL SIGTERM
+# Last, so that they never invalidate the layers above: which project and
+# stack the image belongs to (the Pulumi program passes them).
+ARG LIBRARY_PROJECT=library
+ARG LIBRARY_STACK=
+LABEL org.library.project=$LIBRARY_PROJECT org.library.stack=$LIBRARY_STACK org.library.component=api
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "config.wsgi"]

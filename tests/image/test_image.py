@@ -23,6 +23,7 @@ def test_image_runs_as_non_root_with_healthcheck(docker_client, image):
     assert config["WorkingDir"] == "/app"
     assert "/healthz" in " ".join(config["Healthcheck"]["Test"])
     assert "8000/tcp" in config["ExposedPorts"]
+    assert config["Labels"]["org.library.project"] == "library"
     assert not any(var.startswith(("DJANGO_SECRET_KEY", "DATABASE_URL")) for var in config["Env"])
 
 

@@ -1,0 +1,83 @@
+"""What the service containers (migration and API) share: secrets, environment
+and the hardened runtime settings.
+
+Why shared: the one-shot migration container runs the same image with the
+same Django settings as the API, so it must get the same environment (the
+settings refuse to load without DJANGO_SECRET_KEY and DATABASE_URL) and runs
+under the same restrictions, which also proves at migration time that the
+image works with them.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from config import Settings
+
+APP_PORT = 8000
+APP_USER = "10001:10001"
+TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
+GUNICORN_TIMEOUT = 30
+DATABASE_CONNECT_TIMEOUT = 5
+
+
+class AppSecrets(pulumi.ComponentResource):
+    """The Django secret key: random, generated once per stack, kept in state."""
+
+    secret_key: pulumi.Output[str]
+
+    def __init__(self, name: str, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("library:infra:AppSecrets", name, None, opts)
+        key = random.RandomPassword(
+            f"{name}-django-secret-key",
+            length=64,
+            special=False,  # no quoting surprises in env files or shells
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.secret_key = pulumi.Output.secret(key.result)
+        self.register_outputs({})
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def app_envs(
+    settings: Settings, *, database_url: pulumi.Input[str], secret_key: pulumi.Input[str]
+) -> list[pulumi.Input[str]]:
+    """The environment of the service image (see the app's config/settings.py).
+
+    DJANGO_HTTPS follows `https`: false when the service is published as
+    plain HTTP (the default), or SSL redirects and secure cookies would lock
+    browsers out. With `https` on, TLS is terminated by a proxy in front, so
+    X-Forwarded-Proto from it is trusted.
+    """
+    return [
+        pulumi.Output.secret(pulumi.Output.format("DJANGO_SECRET_KEY={0}", secret_key)),
+        pulumi.Output.secret(pulumi.Output.format("DATABASE_URL={0}", database_url)),
+        "DJANGO_DEBUG=false",
+        f"DJANGO_ALLOWED_HOSTS={','.join(settings.allowed_hosts)}",
+        f"DJANGO_CSRF_TRUSTED_ORIGINS={','.join(settings.csrf_trusted_origins)}",
+        f"DJANGO_HTTPS={_flag(settings.https)}",
+        f"DJANGO_SECURE_PROXY_SSL_HEADER={_flag(settings.https)}",
+        f"GUNICORN_WORKERS={settings.gunicorn_workers}",
+        f"GUNICORN_THREADS={settings.gunicorn_threads}",
+        f"GUNICORN_TIMEOUT={GUNICORN_TIMEOUT}",
+        f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT}",
+    ]
+
+
+def hardening() -> dict:
+    """Container arguments that lock the service down (the image is built for
+    them): non-root user, read-only root file system with a small noexec
+    /tmp, no capabilities, no privilege escalation."""
+    return dict(
+        user=APP_USER,
+        read_only=True,
+        tmpfs=dict(TMPFS),
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+        security_opts=["no-new-privileges:true"],
+    )

@@ -1,0 +1,111 @@
+"""Database migrations: a one-shot container, checked before the API moves.
+
+Why it is built this way:
+- It runs `python manage.py migrate --noinput` in the *new* image against the
+  database, after the database is healthy (a data dependency on the database
+  container's outputs plus an explicit depends_on) and before any API
+  container is created or replaced.
+- Its name carries the image id, so every new image is a new migration
+  container: migrations run again exactly when the code changes (and the
+  old, exited container is removed by the replacement).
+- pulumi-docker does not fail a deployment when a one-shot container
+  (must_run=False, attach=True) exits non-zero. So the program checks
+  `exit_code` itself: `checked` is an Output that *raises* MigrationError,
+  with the migration's log, when the exit code is not 0. The API containers
+  take `checked` as an input (a label), so when it raises their registration
+  fails: `pulumi up` fails loudly and the running API containers are left
+  exactly as they were. A depends_on alone would only order the steps.
+- A failed migration stays failed in the state: a later `pulumi up` without a
+  new image fails the same way (the API never starts against a schema it does
+  not match). To retry after a transient error, replace the migration
+  container: `pulumi up --replace <its URN>` (docs/deploy.md).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from app_env import hardening
+from config import Settings
+from labels import labels
+
+MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+#: The end of the migration log is what explains a failure; keep it bounded.
+LOG_TAIL_CHARS = 8000
+
+
+class MigrationError(pulumi.RunError):
+    """The migration container exited with a non-zero code (or none)."""
+
+
+def short_image_id(ref: str) -> str:
+    """12 hex digits of an image id or digest (sha256:abc... or repo@sha256:abc...)."""
+    return ref.rsplit(":", 1)[-1][:12]
+
+
+def check_migration(container_name: str, exit_code: Optional[int], logs: Optional[str], image_ref: str) -> str:
+    """The image ref the schema was migrated for, or raise MigrationError."""
+    if exit_code == 0:
+        return image_ref
+    log = (logs or "").rstrip() or "(no output captured)"
+    if len(log) > LOG_TAIL_CHARS:
+        log = "[...]\n" + log[-LOG_TAIL_CHARS:]
+    status = "reported no exit code" if exit_code is None else f"exited with code {exit_code}"
+    raise MigrationError(
+        f"database migration failed: container {container_name} ({' '.join(MIGRATE_COMMAND)}) "
+        f"{status}. The API containers were not created or changed.\n"
+        f"--- migration output ---\n{log}\n--- end of migration output ---"
+    )
+
+
+class Migrations(pulumi.ComponentResource):
+    """Runs the migrations of an image once, and exposes the checked result."""
+
+    container: docker.Container
+    #: Image ref that was migrated successfully; raises MigrationError otherwise.
+    checked: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        image_ref: pulumi.Input[str],
+        network_name: pulumi.Input[str],
+        envs: list[pulumi.Input[str]],
+        database_container: pulumi.Resource,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("library:infra:Migrations", name, None, opts)
+        image_ref = pulumi.Output.from_input(image_ref)
+        self.container = docker.Container(
+            f"{name}-run",
+            name=image_ref.apply(lambda ref: f"{settings.prefix}-migrate-{short_image_id(ref)}"),
+            image=image_ref,
+            command=list(MIGRATE_COMMAND),
+            envs=envs,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name)],
+            # One-shot: start, wait for the exit, keep the exit code and log.
+            must_run=False,
+            attach=True,
+            logs=True,
+            restart="no",
+            memory=settings.api_memory_mb,
+            labels=labels(settings, "migrate"),
+            **hardening(),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[database_container],
+                replace_on_changes=["healthcheck", "tmpfs"],
+            ),
+        )
+
+        def _check(args: list[Any]) -> str:
+            return check_migration(*args)
+
+        self.checked = pulumi.Output.all(
+            self.container.name, self.container.exit_code, self.container.container_logs, image_ref
+        ).apply(_check)
+        self.register_outputs({"container_name": self.container.name, "exit_code": self.container.exit_code})

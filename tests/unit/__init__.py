@@ -1,0 +1,1 @@
+"""Unit tests of the Pulumi program (infra/), under Pulumi mocks."""

@@ -1,0 +1,139 @@
+"""Fixtures for the unit tests of the Pulumi program (infra/).
+
+- `infra_config`: infra/config.py, loaded under a private module name. Putting
+  infra/ on sys.path would make `import config` ambiguous with the Django
+  project's `config` package, so nothing here does that.
+- `run_program(scenario)`: runs the whole program under Pulumi mocks in a
+  fresh process (tests/unit/infra_harness.py) and returns what it registered.
+- `program(name)`: the same for the named scenarios in SCENARIOS, all started
+  in parallel once per session and cached.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+# Helpers live in a module of their own (a unique name), importable from the tests
+# whatever pytest import mode is configured.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from infra_helpers import FAILED_MIGRATION_LOG, INFRA, ProgramRun  # noqa: E402
+
+HARNESS = Path(__file__).with_name("infra_harness.py")
+PROGRAM_TIMEOUT_S = 120
+
+#: Named program runs shared by the tests (config keys are namespaced).
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "default": {"stack": "dev"},
+    "custom": {
+        "stack": "prod",
+        "config": {
+            "library:apiReplicas": "3",
+            "library:hostPort": "9000",
+            "library:bindAddress": "::1",
+            "library:retainDatabaseVolume": "false",
+            "library:https": "true",
+            "library:production": "true",
+            "library:allowedHosts": "api.example.com,.example.com",
+            "library:apiCpus": "0.5",
+            "library:apiMemoryMb": "256",
+            "library:dbMemoryMb": "2048",
+            "library:gunicornWorkers": "5",
+            "library:gunicornThreads": "2",
+            "library:pythonImage": "library-base/python:bookworm",
+            "library:postgresImage": "registry.example.com:5000/db/postgres:15.7-bookworm",
+            "docker:host": "ssh://deploy@library.example.com",
+        },
+    },
+    "all-interfaces": {"stack": "dev", "config": {"library:bindAddress": "0.0.0.0", "library:apiReplicas": "1"}},
+    "failed-migration": {"stack": "dev", "migration_exit_code": 1, "migration_logs": FAILED_MIGRATION_LOG},
+    "migration-without-exit-code": {"stack": "dev", "migration_exit_code": None, "migration_logs": ""},
+    "bad-config": {
+        "stack": "dev",
+        "config": {
+            "library:apiReplicas": "0",
+            "library:hostPort": "70000",
+            "library:bindAddress": "localhost",
+            "library:apiCpus": "0",
+            "library:production": "true",
+            "library:postgresImage": "postgres:latest",
+            "library:allowedHosts": "localhost,,http://x",
+            "library:hostPortt": "8000",
+            "docker:host": "http://docker.example.com",
+        },
+    },
+    "preview": {"stack": "dev", "preview": True},
+}
+
+
+def _load_infra_config():
+    spec = importlib.util.spec_from_file_location("library_infra_config", INFRA / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def infra_config():
+    return _load_infra_config()
+
+
+def _start(scenario: dict[str, Any], workdir: Path, label: str) -> tuple[subprocess.Popen, Path]:
+    scenario_path = workdir / f"{label}.scenario.json"
+    out_path = workdir / f"{label}.out.json"
+    scenario_path.write_text(json.dumps(scenario))
+    process = subprocess.Popen(
+        [sys.executable, str(HARNESS), str(scenario_path), str(out_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, out_path
+
+
+def _finish(process: subprocess.Popen, out_path: Path, label: str) -> dict[str, Any]:
+    try:
+        output, _ = process.communicate(timeout=PROGRAM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"program run {label!r} timed out; output:\n{output}") from None
+    if process.returncode != 0 or not out_path.exists():
+        raise AssertionError(f"program harness {label!r} failed (rc={process.returncode}):\n{output}")
+    return json.loads(out_path.read_text())
+
+
+@pytest.fixture(scope="session")
+def _scenario_runs(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("program-runs")
+    started = {name: _start(scenario, workdir, name) for name, scenario in SCENARIOS.items()}
+    return {name: (process, out) for name, (process, out) in started.items()}
+
+
+@pytest.fixture(scope="session")
+def program(_scenario_runs) -> Callable[[str], ProgramRun]:
+    cache: dict[str, ProgramRun] = {}
+
+    def get(name: str) -> ProgramRun:
+        if name not in cache:
+            process, out = _scenario_runs[name]
+            cache[name] = ProgramRun(_finish(process, out, name))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture
+def run_program(tmp_path) -> Callable[[dict[str, Any]], ProgramRun]:
+    def run(scenario: dict[str, Any]) -> ProgramRun:
+        label = f"run{len(list(tmp_path.glob('*.scenario.json')))}"
+        process, out = _start(scenario, tmp_path, label)
+        return ProgramRun(_finish(process, out, label))
+
+    return run

@@ -1,0 +1,65 @@
+"""Helpers for the unit tests of the Pulumi program (see conftest.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+
+FAILED_MIGRATION_LOG = (
+    "Operations to perform:\n  Apply all migrations: books\nRunning migrations:\n"
+    "  Applying books.0002_isbn...Traceback (most recent call last):\n"
+    'django.db.utils.ProgrammingError: column "isbn" of relation "books_book" already exists\n'
+)
+
+
+class ProgramRun(dict):
+    """The JSON result of one run, with lookup helpers."""
+
+    @property
+    def error(self) -> dict | None:
+        return self["error"]
+
+    def ok(self) -> "ProgramRun":
+        assert self.error is None, f"program failed: {self.error}"
+        return self
+
+    def of_type(self, typ: str) -> list[dict]:
+        return [r for r in self["resources"] if r["type"] == typ]
+
+    def named(self, name: str) -> dict:
+        found = [r for r in self["resources"] if r["name"] == name]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+        return found[0]
+
+    def containers(self, component: str) -> list[dict]:
+        """Containers of a component (db, migrate, api), API replicas in replica order
+        (registration order is not deterministic)."""
+        found = [
+            r
+            for r in self.of_type("docker:index/container:Container")
+            if label_map(r).get("org.library.component") == component
+        ]
+        return sorted(found, key=lambda r: int(label_map(r).get("org.library.replica", 0)))
+
+    def output(self, name: str) -> dict:
+        return self["outputs"][name]
+
+
+def label_map(resource: dict) -> dict[str, str]:
+    labels = resource["inputs"].get("labels") or []
+    return {item["label"]: item["value"] for item in labels}
+
+
+def unwrap(value: Any) -> Any:
+    """A recorded input without its secret marker."""
+    if isinstance(value, dict) and set(value) == {"__secret__"}:
+        return value["__secret__"]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"__secret__"}
+
+

@@ -1,0 +1,176 @@
+"""Pulumi.yaml, the stack files, scripts/deploy and docs/deploy.md agree with the program."""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from infra_helpers import INFRA, REPO
+
+DEPLOY = REPO / "scripts" / "deploy"
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def as_config_string(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def test_project_file_runs_the_program_in_infra_with_the_root_venv():
+    project = load(REPO / "Pulumi.yaml")
+    assert project["name"] == "library"
+    assert project["main"].rstrip("/") == "infra"
+    runtime = project["runtime"]
+    assert runtime["name"] == "python"
+    assert runtime["options"]["toolchain"] == "pip"
+    # Pulumi resolves a relative virtualenv against the project root (the
+    # directory of Pulumi.yaml), not against `main`.
+    venv = runtime["options"]["virtualenv"]
+    assert not os.path.isabs(venv)
+    assert (REPO / venv).resolve() == (REPO / ".venv").resolve()
+    assert (INFRA / "__main__.py").is_file()
+    assert (INFRA / "requirements.txt").is_file()
+
+
+def test_project_config_schema_matches_the_program_defaults(infra_config):
+    schema = load(REPO / "Pulumi.yaml")["config"]
+    assert list(schema) == list(infra_config.DEFAULTS)
+    for key, spec in schema.items():
+        assert spec.get("type") in {"string", "integer", "boolean"}, key
+        assert spec.get("description"), key
+        assert "default" in spec, key
+        assert as_config_string(spec["default"]) == infra_config.DEFAULTS[key], key
+        if spec["type"] == "string":
+            assert isinstance(spec["default"], str), f"{key}: a string default must be quoted in YAML"
+    # the defaults must make a valid configuration
+    infra_config.parse_settings({}, project="library", stack="dev")
+
+
+def _stack_settings(infra_config, path: Path):
+    config = load(path).get("config") or {}
+    raw = {}
+    for full_key, value in config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace == "library":
+            raw[key] = as_config_string(value)
+    docker_host = config.get("docker:host")
+    return infra_config.parse_settings(
+        raw, project="library", stack=path.stem, docker_host=docker_host, all_keys=list(raw)
+    )
+
+
+def test_dev_stack_works_with_defaults(infra_config):
+    settings = _stack_settings(infra_config, REPO / "Pulumi.dev.yaml")
+    assert settings.docker_host is None
+    assert settings.bind_address == "127.0.0.1"
+    assert settings.https is False
+
+
+def test_remote_example_is_a_valid_production_stack(infra_config):
+    path = REPO / "Pulumi.remote.yaml.example"
+    settings = _stack_settings(infra_config, path)
+    assert settings.production is True
+    assert settings.docker_host.startswith("ssh://")
+    assert settings.https is True
+    ssh_opts = load(path)["config"]["docker:sshOpts"]
+    assert isinstance(ssh_opts, list) and all(isinstance(o, str) for o in ssh_opts)
+
+
+def test_docs_list_every_config_key(infra_config):
+    text = (REPO / "docs" / "deploy.md").read_text()
+    for key, default in infra_config.DEFAULTS.items():
+        assert f"| `{key}` |" in text, key
+        assert f"`{default}`" in text, (key, default)
+
+
+def test_deploy_script_is_executable_bash():
+    assert DEPLOY.stat().st_mode & stat.S_IXUSR
+    assert DEPLOY.read_text().startswith("#!/usr/bin/env bash")
+    subprocess.run(["bash", "-n", str(DEPLOY)], check=True)
+
+
+FAKE_PULUMI = """#!/usr/bin/env bash
+{
+  printf 'ARGS'; printf ' %s' "$@"; printf '\\n'
+  printf 'BACKEND %s\\n' "$PULUMI_BACKEND_URL"
+  printf 'PASSPHRASE_SET %s\\n' "${PULUMI_CONFIG_PASSPHRASE+yes}"
+  printf 'PASSPHRASE [%s]\\n' "${PULUMI_CONFIG_PASSPHRASE-}"
+  printf 'CWD %s\\n' "$PWD"
+} >> "$FAKE_PULUMI_LOG"
+if [ "$1 $2" = "stack output" ]; then echo "http://127.0.0.1:8000/"; fi
+exit 0
+"""
+
+
+@pytest.fixture
+def fake_pulumi(tmp_path):
+    if not (REPO / ".venv" / "bin" / "python").exists():
+        pytest.skip("scripts/deploy would create the root .venv; run with it present")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(FAKE_PULUMI)
+    script.chmod(0o755)
+    log = tmp_path / "pulumi.log"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "FAKE_PULUMI_LOG": str(log),
+        "LIBRARY_BACKEND_URL": f"file://{tmp_path}/state",
+        "LIBRARY_NO_CLI_INSTALL": "1",
+    }
+
+    def run(*args, **extra_env):
+        result = subprocess.run(
+            [str(DEPLOY), *args], env={**env, **extra_env}, capture_output=True, text=True, timeout=120
+        )
+        calls = log.read_text() if log.exists() else ""
+        log.unlink(missing_ok=True)
+        return result, calls
+
+    return run
+
+
+def test_deploy_up_uses_local_backend_passphrase_and_dev_stack(fake_pulumi, tmp_path):
+    result, calls = fake_pulumi("--diff")
+    assert result.returncode == 0, result.stderr
+    assert "ARGS stack select --create --secrets-provider passphrase dev" in calls
+    assert "ARGS up --yes --stack dev --diff" in calls
+    assert "ARGS stack output url --stack dev" in calls
+    assert f"BACKEND file://{tmp_path}/state" in calls
+    assert "PASSPHRASE_SET yes" in calls and "PASSPHRASE []" in calls
+    assert f"CWD {REPO}" in calls
+    assert "PULUMI_CONFIG_PASSPHRASE is empty" in result.stderr
+    assert result.stdout.strip().endswith("http://127.0.0.1:8000/")
+    assert (tmp_path / "state").is_dir()
+
+
+def test_deploy_preview_destroy_and_stack_selection(fake_pulumi):
+    result, calls = fake_pulumi("--stack", "prod", "preview", "--refresh", PULUMI_CONFIG_PASSPHRASE="s3cret")
+    assert result.returncode == 0, result.stderr
+    assert "ARGS stack select --create --secrets-provider passphrase prod" in calls
+    assert "ARGS preview --stack prod --refresh" in calls
+    assert "PASSPHRASE [s3cret]" in calls
+    assert "is empty" not in result.stderr
+
+    result, calls = fake_pulumi("destroy", "--stack=qa")
+    assert result.returncode == 0, result.stderr
+    assert "ARGS destroy --yes --stack qa" in calls
+
+    result, calls = fake_pulumi("pulumi", "stack", "--show-urns")
+    assert result.returncode == 0, result.stderr
+    assert "ARGS stack --show-urns" in calls
+
+
+def test_deploy_rejects_a_bad_stack_name(fake_pulumi):
+    result, calls = fake_pulumi("--stack", "a b")
+    assert result.returncode != 0
+    assert "invalid stack name" in result.stderr
+    assert calls == ""
