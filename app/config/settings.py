@@ -165,6 +165,39 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "books.api.errors.exception_handler",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
+    "DEFAULT_THROTTLE_CLASSES": ["books.api.throttling.AnonThrottle", "books.api.throttling.UserThrottle"],
+    # Behind a reverse proxy, the client address is the proxy's X-Forwarded-For entry.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0) or None,
+}
+# "off" (or empty) disables a kind of throttling, e.g. for benchmarks.
+API_THROTTLE_RATES = {
+    scope: (None if rate.lower() in ("", "off", "none") else rate)
+    for scope, rate in (
+        ("anon", env_str("API_THROTTLE_ANON", "600/minute")),
+        ("user", env_str("API_THROTTLE_USER", "3000/minute")),
+    )
+}
+for _scope, _rate in API_THROTTLE_RATES.items():
+    if _rate is not None:
+        _count, _, _period = _rate.partition("/")
+        if not _count.isdigit() or _period[:1] not in ("s", "m", "h", "d"):
+            raise ImproperlyConfigured(
+                f"API_THROTTLE_{_scope.upper()}={_rate!r} is not a rate: use N/second, N/minute, N/hour, N/day or off"
+            )
+
+# Throttle counters: shared by all workers and replicas through the database
+# ("database", the default) or kept per process ("local", no database cost).
+_THROTTLE_CACHE = env_str("API_THROTTLE_CACHE", "database")
+if _THROTTLE_CACHE not in ("database", "local"):
+    raise ImproperlyConfigured(f"API_THROTTLE_CACHE={_THROTTLE_CACHE!r}: use database or local")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "api_throttle_cache",
+         "OPTIONS": {"MAX_ENTRIES": 100_000}}
+        if _THROTTLE_CACHE == "database"
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
 }
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 

@@ -66,6 +66,9 @@ def test_debug_without_a_secret_key_gets_a_random_one():
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not a boolean"),
         ({"DJANGO_CONN_MAX_AGE": "soon"}, "DJANGO_CONN_MAX_AGE='soon' is not an integer"),
         ({"DATABASE_CONNECT_TIMEOUT": "0"}, "DATABASE_CONNECT_TIMEOUT=0 must be at least 1"),
+        ({"API_THROTTLE_ANON": "lots"}, "API_THROTTLE_ANON='lots' is not a rate"),
+        ({"API_THROTTLE_USER": "10/fortnight"}, "API_THROTTLE_USER='10/fortnight' is not a rate"),
+        ({"API_THROTTLE_CACHE": "redis"}, "API_THROTTLE_CACHE='redis': use database or local"),
     ],
 )
 def test_bad_environment_values_are_named(env, message):
