@@ -1,0 +1,116 @@
+"""A fresh deployment of the CI stack serves the API and the website on the
+published 127.0.0.1 ports: readiness, CRUD with a token, pages, OpenAPI."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.live.conftest import all_books, http, isbn13
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def fresh(module_live_stack):
+    outputs = module_live_stack.deploy()
+    token = module_live_stack.api_token(outputs["api_container_names"][0])
+    return module_live_stack, outputs, token
+
+
+def test_outputs_describe_the_deployment(fresh):
+    stack, outputs, _ = fresh
+    ports = [stack.host_port + i for i in range(stack.replicas)]
+    assert outputs["urls"] == [f"http://127.0.0.1:{port}/" for port in ports]
+    assert outputs["url"] == outputs["urls"][0]
+    assert len(outputs["api_container_names"]) == stack.replicas
+    assert outputs["image"].startswith("sha256:")
+    assert "database_url" in outputs.secret_names
+    running = {c.name: c.status for c in stack.containers()}
+    for name in [*outputs["api_container_names"], outputs["db_container_name"]]:
+        assert running.get(name) == "running", running
+    migration = stack.client.containers.get(outputs["migration_container_name"])
+    assert migration.attrs["State"]["ExitCode"] == 0
+
+
+def test_every_replica_is_live_and_ready(fresh):
+    _, outputs, _ = fresh
+    for url in outputs["urls"]:
+        assert http("GET", f"{url}healthz").status_code == 200
+        ready = http("GET", f"{url}readyz")
+        assert ready.status_code == 200, ready.text
+
+
+def test_books_crud_through_the_api_with_a_token(fresh):
+    _, outputs, token = fresh
+    base = outputs["urls"][0]
+    other = outputs["urls"][-1]  # another replica sees the same database
+    assert http("GET", f"{base}api/").status_code == 200
+
+    # ISBN-10 in, normalized ISBN-13 digits stored.
+    book = {"title": "Live Title", "subtitle": "A subtitle", "author": "A. Author", "isbn": "0-306-40615-2"}
+    created = http("POST", f"{base}api/books/", token, json=book)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert set(body) == {"id", "title", "subtitle", "author", "isbn"}
+    assert body["isbn"] == "9780306406157"
+    book_url = f"{base}api/books/{body['id']}/"
+
+    fetched = http("GET", f"{other}api/books/{body['id']}/", token)
+    assert fetched.status_code == 200 and fetched.json() == body
+
+    patched = http("PATCH", book_url, token, json={"subtitle": "Second edition"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["subtitle"] == "Second edition"
+
+    replaced = http("PUT", book_url, token, json={**book, "title": "Renamed", "isbn": "9780306406157"})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["title"] == "Renamed"
+    assert any(b["id"] == body["id"] and b["title"] == "Renamed" for b in all_books(other, token))
+
+    assert http("DELETE", book_url, token).status_code == 204
+    assert http("GET", book_url, token).status_code == 404
+
+
+def test_writes_without_a_token_are_refused(fresh):
+    _, outputs, _ = fresh
+    base = outputs["urls"][0]
+    response = http("POST", f"{base}api/books/", json={"title": "x", "author": "y", "isbn": isbn13("978000000000")})
+    assert response.status_code in (401, 403), response.text
+    bad_token = http("POST", f"{base}api/books/", "0" * 40, json={"title": "x"})
+    assert bad_token.status_code == 401
+
+
+def test_website_list_and_detail_pages_render(fresh):
+    _, outputs, token = fresh
+    base = outputs["urls"][0]
+    title = f"Website book {secrets.token_hex(4)}"
+    isbn = isbn13("978" + str(secrets.randbelow(10**9)).zfill(9))
+    created = http("POST", f"{base}api/books/", token, json={"title": title, "author": "Web Author", "isbn": isbn})
+    assert created.status_code == 201, created.text
+    book_id = created.json()["id"]
+
+    listing = http("GET", base)
+    assert listing.status_code == 200
+    assert "text/html" in listing.headers["Content-Type"]
+    assert title in listing.text
+
+    detail = http("GET", f"{base}books/{book_id}/")
+    assert detail.status_code == 200
+    assert title in detail.text and "Web Author" in detail.text
+
+    assert http("GET", f"{base}books/999999999/").status_code == 404
+
+
+def test_openapi_schema_and_docs_are_served(fresh):
+    _, outputs, _ = fresh
+    base = outputs["urls"][0]
+    schema = http("GET", f"{base}api/schema/")
+    assert schema.status_code == 200
+    assert "openapi" in schema.text and "/api/books/" in schema.text
+    docs = http("GET", f"{base}api/docs/")
+    assert docs.status_code == 200
+    assert "text/html" in docs.headers["Content-Type"]
+    assert "swagger" in docs.text.lower()
+    admin = http("GET", f"{base}admin/")
+    assert admin.status_code in (200, 302)

@@ -1,0 +1,161 @@
+"""The harness itself: its pure parts without Docker, and the provider
+semantics it promises on a tiny program of its own (base images only)."""
+from __future__ import annotations
+
+import secrets
+import textwrap
+
+import pytest
+
+from tests.live.realizer import RealizeError, check_keys, duration_ns, plain, run_objects, secret, teardown
+from tests.live.run_program import DeployError, deploy, load_project, stack_config
+
+TOY_PROJECT = """\
+name: toy
+runtime:
+  name: python
+main: infra/
+config:
+  greeting:
+    type: string
+    default: hello
+  count:
+    type: integer
+    default: 1
+"""
+
+TOY_PROGRAM = '''\
+import pulumi, pulumi_docker as docker, pulumi_random as random
+cfg = pulumi.Config()
+mode = cfg.get("mode") or "ok"
+pw = random.RandomPassword("pw", length=24, special=False)
+net = docker.Network("net")
+vol = docker.Volume("data")
+img = docker.Image("img", image_name=f"toy-live:{pulumi.get_stack()}", skip_push=True,
+    build=docker.DockerBuildArgs(context="../img", args={"GREETING": cfg.get("greeting")}))
+job = docker.Container("job", image=img.repo_digest, must_run=False, attach=True, logs=True,
+    command=["sh", "-c", "cat /greeting; exit " + cfg.get("exit", "0")],
+    networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=["job"])],
+    volumes=[docker.ContainerVolumeArgs(volume_name=vol.name, container_path="/data")],
+    envs=[pw.result.apply(lambda p: "PASSWORD=" + p)],
+    labels=[docker.ContainerLabelArgs(label="org.example.toy", value="yes")])
+if mode == "exits":
+    docker.Container("dies", image=img.repo_digest, command=["sh", "-c", "echo bye; exit 2"])
+if mode == "unknown":
+    docker.Container("gpu", image=img.repo_digest, gpus="all")
+if mode == "unhealthy":
+    docker.Container("sick", image=img.repo_digest, command=["sleep", "60"], wait=True, wait_timeout=3,
+        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="1s", retries=1))
+pulumi.export("exit_code", job.exit_code)
+pulumi.export("logs", job.container_logs)
+pulumi.export("network", net.name)
+pulumi.export("volume", vol.name)
+pulumi.export("password", pw.result)
+pulumi.export("count", cfg.get_int("count"))
+'''
+
+
+# --- pure parts -----------------------------------------------------------
+
+
+def test_durations_parse_like_go():
+    assert duration_ns("5s") == 5_000_000_000
+    assert duration_ns("1m30s") == 90_000_000_000
+    assert duration_ns("250ms") == 250_000_000
+    assert duration_ns("0s") == duration_ns(None) == 0
+    with pytest.raises(RealizeError, match="not a duration"):
+        duration_ns("5 seconds")
+
+
+def test_unknown_inputs_are_named():
+    check_keys("Container", "c", {"image": "x", "wait": None}, {"image"})
+    with pytest.raises(RealizeError, match=r"\['gpus'\]"):
+        check_keys("Container", "c", {"image": "x", "gpus": "all"}, {"image"})
+
+
+def test_secrets_are_unwrapped_recursively():
+    assert plain({"a": [secret("s"), {"b": secret(secret(1))}]}) == {"a": ["s", {"b": 1}]}
+
+
+def test_config_layers_like_the_cli(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text(TOY_PROJECT)
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  toy:count: 3\n  other:flag: true\n  toy:list: [1, 2]\n")
+    project = load_project(str(tmp_path))
+    config, secret_keys = stack_config(str(tmp_path), project, "dev", {"greeting": "hi"}, {"token": "t0p"})
+    assert config == {"toy:greeting": "hi", "toy:count": "3", "other:flag": "true",
+                      "toy:list": "[1, 2]", "toy:token": "t0p"}
+    assert secret_keys == ["toy:token"]
+    (tmp_path / "Pulumi.enc.yaml").write_text("config:\n  toy:pw:\n    secure: AAAB\n")
+    with pytest.raises(SystemExit, match="cannot decrypt"):
+        stack_config(str(tmp_path), project, "enc")
+
+
+# --- on a real engine -------------------------------------------------------
+
+
+@pytest.fixture
+def toy(live_docker, tmp_path):
+    repo = tmp_path / "toy"
+    (repo / "infra").mkdir(parents=True)
+    (repo / "img").mkdir()
+    (repo / "Pulumi.yaml").write_text(TOY_PROJECT)
+    (repo / "infra" / "__main__.py").write_text(TOY_PROGRAM)
+    (repo / "img" / "Dockerfile").write_text(textwrap.dedent("""\
+        FROM library-base/python:bookworm
+        ARG GREETING
+        RUN echo "$GREETING" > /greeting
+        """))
+    run_id = f"toy-{secrets.token_hex(3)}"
+    stack = f"s{secrets.token_hex(3)}"
+    (repo / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    outputs = []
+
+    def run(**config):
+        result = deploy(stack, run_id, config, repo_dir=str(repo), timeout=300)
+        outputs.append(result)
+        return result
+
+    try:
+        yield run, run_id, live_docker
+    finally:
+        teardown(run_id, remove_volumes=True, client=live_docker)
+        try:
+            live_docker.images.remove(f"toy-live:{stack}")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.mark.live
+def test_toy_program_is_realized_with_provider_semantics(toy):
+    run, run_id, client = toy
+    first = run(greeting="bonjour")
+    assert first["exit_code"] == 0 and first["logs"].strip() == "bonjour"
+    assert first["count"] == 1  # the project default, as an int
+    assert first.secret_names == ["password"] and len(first["password"]) == 24
+    assert first["network"].startswith("net-") and first["volume"].startswith("data-")  # auto-names
+    objects = run_objects(run_id, client)
+    assert len(objects["containers"]) == 1 and objects["networks"] == [first["network"]]
+    (job,) = client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})
+    assert job.labels["org.example.toy"] == "yes"
+    assert f"PASSWORD={first['password']}" in job.attrs["Config"]["Env"]
+
+    # A second deployment of the run: same password, network and volume; the
+    # container replaced; a non-zero exit of a one-shot is reported, not raised.
+    second = run(greeting="bonjour", exit="3")
+    assert second["exit_code"] == 3
+    assert (second["password"], second["network"], second["volume"]) == (
+        first["password"], first["network"], first["volume"])
+    assert run_objects(run_id, client)["containers"] != objects["containers"]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("mode, message", [
+    ("exits", r"exited immediately \(exit code 2\), but mustRun is true.*\n.*bye"),
+    ("unknown", r"does not handle input\(s\) \['gpus'\]"),
+    ("unhealthy", r"did not become healthy within 3s"),
+])
+def test_toy_program_failures_are_loud(toy, mode, message):
+    run, _, _ = toy
+    with pytest.raises(DeployError, match=message) as info:
+        run(mode=mode)
+    assert info.value.returncode == 1
