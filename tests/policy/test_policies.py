@@ -50,11 +50,9 @@ for _path in (POLICY_DIR, UNIT_DIR):  # unique module names: library_policy, inf
         sys.path.insert(0, str(_path))
 
 import library_policy  # noqa: E402
-from infra_helpers import ProgramRun  # noqa: E402
+from infra_helpers import ProgramRun, run_programs  # noqa: E402
 from library_policy import props as policy_props  # noqa: E402
 
-HARNESS = UNIT_DIR / "infra_harness.py"
-PROGRAM_TIMEOUT_S = 120
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -489,24 +487,8 @@ PROGRAM_SCENARIOS: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def program_runs(tmp_path_factory) -> dict[str, ProgramRun]:
     """Every scenario run once by tests/unit/infra_harness.py, in parallel."""
-    workdir = tmp_path_factory.mktemp("policy-program-runs")
-    started = {}
-    for label, scenario in PROGRAM_SCENARIOS.items():
-        scenario_path, out_path = workdir / f"{label}.scenario.json", workdir / f"{label}.out.json"
-        scenario_path.write_text(json.dumps(scenario))
-        process = subprocess.Popen(
-            [sys.executable, str(HARNESS), str(scenario_path), str(out_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        started[label] = (process, out_path)
-    runs = {}
-    for label, (process, out_path) in started.items():
-        output, _ = process.communicate(timeout=PROGRAM_TIMEOUT_S)
-        assert process.returncode == 0 and out_path.exists(), f"harness {label!r} failed:\n{output}"
-        runs[label] = ProgramRun(json.loads(out_path.read_text())).ok()
-    return runs
+    runs = run_programs(PROGRAM_SCENARIOS, tmp_path_factory.mktemp("policy-program-runs"))
+    return {label: run.ok() for label, run in runs.items()}
 
 
 def reveal(value: Any) -> Any:

@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -22,10 +20,14 @@ import pytest
 # Helpers live in a module of their own (a unique name), importable from the tests
 # whatever pytest import mode is configured.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from infra_helpers import FAILED_MIGRATION_LOG, INFRA, ProgramRun  # noqa: E402
+from infra_helpers import (  # noqa: E402
+    FAILED_MIGRATION_LOG,
+    INFRA,
+    ProgramRun,
+    finish_program_run,
+    start_program_run,
+)
 
-HARNESS = Path(__file__).with_name("infra_harness.py")
-PROGRAM_TIMEOUT_S = 120
 
 #: Named program runs shared by the tests (config keys are namespaced).
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -84,35 +86,10 @@ def infra_config():
     return _load_infra_config()
 
 
-def _start(scenario: dict[str, Any], workdir: Path, label: str) -> tuple[subprocess.Popen, Path]:
-    scenario_path = workdir / f"{label}.scenario.json"
-    out_path = workdir / f"{label}.out.json"
-    scenario_path.write_text(json.dumps(scenario))
-    process = subprocess.Popen(
-        [sys.executable, str(HARNESS), str(scenario_path), str(out_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return process, out_path
-
-
-def _finish(process: subprocess.Popen, out_path: Path, label: str) -> dict[str, Any]:
-    try:
-        output, _ = process.communicate(timeout=PROGRAM_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        raise AssertionError(f"program run {label!r} timed out; output:\n{output}") from None
-    if process.returncode != 0 or not out_path.exists():
-        raise AssertionError(f"program harness {label!r} failed (rc={process.returncode}):\n{output}")
-    return json.loads(out_path.read_text())
-
-
 @pytest.fixture(scope="session")
 def _scenario_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("program-runs")
-    started = {name: _start(scenario, workdir, name) for name, scenario in SCENARIOS.items()}
+    started = {name: start_program_run(scenario, workdir, name) for name, scenario in SCENARIOS.items()}
     return {name: (process, out) for name, (process, out) in started.items()}
 
 
@@ -123,7 +100,7 @@ def program(_scenario_runs) -> Callable[[str], ProgramRun]:
     def get(name: str) -> ProgramRun:
         if name not in cache:
             process, out = _scenario_runs[name]
-            cache[name] = ProgramRun(_finish(process, out, name))
+            cache[name] = finish_program_run(process, out, name)
         return cache[name]
 
     return get
@@ -133,7 +110,7 @@ def program(_scenario_runs) -> Callable[[str], ProgramRun]:
 def run_program(tmp_path) -> Callable[[dict[str, Any]], ProgramRun]:
     def run(scenario: dict[str, Any]) -> ProgramRun:
         label = f"run{len(list(tmp_path.glob('*.scenario.json')))}"
-        process, out = _start(scenario, tmp_path, label)
-        return ProgramRun(_finish(process, out, label))
+        process, out = start_program_run(scenario, tmp_path, label)
+        return finish_program_run(process, out, label)
 
     return run

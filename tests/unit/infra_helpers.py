@@ -1,11 +1,16 @@
 """Helpers for the unit tests of the Pulumi program (see conftest.py)."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
+HARNESS = Path(__file__).with_name("infra_harness.py")
+PROGRAM_TIMEOUT_S = 120
 
 FAILED_MIGRATION_LOG = (
     "Operations to perform:\n  Apply all migrations: books\nRunning migrations:\n"
@@ -63,3 +68,36 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"__secret__"}
 
 
+
+
+def start_program_run(scenario: dict[str, Any], workdir: Path, label: str) -> tuple[subprocess.Popen, Path]:
+    """Start the program under mocks for `scenario` in a fresh process (infra_harness.py)."""
+    scenario_path = workdir / f"{label}.scenario.json"
+    out_path = workdir / f"{label}.out.json"
+    scenario_path.write_text(json.dumps(scenario))
+    process = subprocess.Popen(
+        [sys.executable, str(HARNESS), str(scenario_path), str(out_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, out_path
+
+
+def finish_program_run(process: subprocess.Popen, out_path: Path, label: str) -> ProgramRun:
+    """Wait for a run started by start_program_run and return what it recorded."""
+    try:
+        output, _ = process.communicate(timeout=PROGRAM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"program run {label!r} timed out; output:\n{output}") from None
+    if process.returncode != 0 or not out_path.exists():
+        raise AssertionError(f"program harness {label!r} failed (rc={process.returncode}):\n{output}")
+    return ProgramRun(json.loads(out_path.read_text()))
+
+
+def run_programs(scenarios: dict[str, dict[str, Any]], workdir: Path) -> dict[str, ProgramRun]:
+    """Run every scenario, in parallel processes."""
+    started = {label: start_program_run(scenario, workdir, label) for label, scenario in scenarios.items()}
+    return {label: finish_program_run(process, out, label) for label, (process, out) in started.items()}
