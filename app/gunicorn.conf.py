@@ -44,3 +44,29 @@ access_log_format = (
     '{"time": "%(t)s", "logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", '
     '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_us": %(D)s, "user_agent": "%(a)s"}'
 )
+
+
+def post_worker_init(worker):
+    """On SIGTERM, stop listening at once, then finish in-flight requests.
+
+    gunicorn's graceful stop only stops *accepting*: the listening socket
+    stays open until the worker exits, so connections that arrive meanwhile
+    (the proxy still resolves this replica until its container is gone) wait
+    in the kernel's backlog and are reset at exit. The proxy cannot retry a
+    write it has already sent, so a deploy would fail a POST now and then.
+    Closing the socket first makes those connections *refused* instead,
+    which the proxy retries on another replica, writes included.
+    """
+    import signal
+
+    graceful_exit = signal.getsignal(signal.SIGTERM)
+
+    def stop_listening_then_exit(signum, frame):
+        for listener in worker.sockets:
+            # The raw socket only: gunicorn's wrapper stays usable for its own cleanup.
+            raw = getattr(listener, "sock", None)
+            if raw is not None:
+                raw.close()
+        graceful_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop_listening_then_exit)

@@ -1,18 +1,21 @@
 """The library service on a Docker host: configuration -> components -> outputs.
 
 Order of a deployment (enforced by data dependencies, not only depends_on):
-network and database volume -> database, healthy -> image build -> migration
-run and checked -> API replicas, healthy. See docs/deploy.md.
+network and database volume -> database, healthy -> image build (or
+`apiImage`) -> migration run and checked -> API replicas, healthy -> reverse
+proxy, healthy. A code deployment replaces the replicas create-before-delete
+behind the proxy, which is left as it is. See docs/deploy.md.
 """
 import pulumi
 
-from api import Api
-from app_env import AppSecrets, app_envs
+from api import API_ALIAS, Api
+from app_env import APP_PORT, AppSecrets, app_envs
 from app_image import AppImage
 from config import load_settings
 from database import Database
 from migrations import Migrations
 from network import StackNetwork
+from proxy import Proxy
 
 # All validation happens here, before any resource is declared.
 settings = load_settings()
@@ -21,7 +24,12 @@ network = StackNetwork("network", settings=settings)
 database = Database("database", settings=settings, network_name=network.name)
 image = AppImage("image", settings=settings)
 secrets = AppSecrets("app-secrets")
-envs = app_envs(settings, database_url=database.url, secret_key=secrets.secret_key)
+envs = app_envs(
+    settings,
+    database_url=database.url,
+    secret_key=secrets.secret_key,
+    trusted_proxy_network=network.subnet,
+)
 
 migrations = Migrations(
     "migrations",
@@ -41,8 +49,18 @@ api = Api(
     depends_on=[database.container, migrations.container],
 )
 
+proxy = Proxy(
+    "proxy",
+    settings=settings,
+    network_name=network.name,
+    upstream_host=API_ALIAS,
+    upstream_port=APP_PORT,
+    # On the first deployment the URL answers once `pulumi up` ends.
+    depends_on=list(api.containers),
+)
+
 pulumi.export("url", settings.url)
-pulumi.export("urls", list(settings.urls))
+pulumi.export("proxy_container_name", proxy.container.name)
 pulumi.export("image", image.ref)
 pulumi.export("api_container_names", api.container_names)
 pulumi.export("db_container_name", database.container.name)

@@ -1,13 +1,20 @@
 """The API: `apiReplicas` gunicorn containers of the service image.
 
 Why these choices:
-- Replica i publishes container port 8000 on bindAddress:hostPort+i. Until a
-  reverse proxy sits in front (a later issue), each replica owns a fixed host
-  port, so a replacement cannot start before the old container has released
-  that port: replicas are delete-before-replace (stated explicitly below,
-  although it is the provider's default for containers). Fixed container
-  names follow from the same choice. With a proxy, this switches to
-  create-before-delete with auto-names and no host ports.
+- Replicas publish no host port: the reverse proxy (proxy.py) owns the
+  published port and finds them on the stack network under the alias `api`.
+- Zero-downtime replacement: replicas have no fixed name (Pulumi auto-names
+  them, `api-<i>-<random>`) and are create-before-delete
+  (`delete_before_replace=False`, stated explicitly). A code deployment
+  therefore creates the new replica, waits until it is healthy (`wait=True`
+  and the /healthz healthcheck; the provider fails the step otherwise), and
+  only then is the old one deleted: the engine deletes replaced resources
+  after their replacements exist (at the end of the update). The provider
+  stops an old replica with SIGTERM and `destroy_grace_seconds`, so gunicorn
+  finishes the requests under way; the proxy retries what a vanishing
+  replica refuses on another one. A name given explicitly would make the
+  Docker provider replace delete-before-create (the old name must be free
+  first), hence no `name`.
 - Each replica waits for its healthcheck (/healthz) to pass (`wait=True`), so
   `pulumi up` ends only when the new code answers.
 - Every replica takes the migration's checked result as an input (the label
@@ -23,7 +30,7 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
-from app_env import APP_PORT, hardening
+from app_env import API_STOP_TIMEOUT_SECONDS, hardening
 from config import Settings
 from labels import labels
 
@@ -34,6 +41,8 @@ HEALTHCHECK = [
     "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)",
 ]
 MIGRATED_IMAGE_LABEL = "org.library.migrated-image"
+#: The replicas' shared name on the stack network (what the proxy resolves).
+API_ALIAS = "api"
 REPLICA_LABEL = "org.library.replica"
 
 
@@ -57,19 +66,16 @@ class Api(pulumi.ComponentResource):
     ):
         super().__init__("library:infra:Api", name, None, opts)
         self.containers = []
-        for index, host_port in enumerate(settings.host_ports):
+        for index in range(settings.api_replicas):
             self.containers.append(
                 docker.Container(
                     f"{name}-{index}",
-                    name=f"{settings.prefix}-api-{index}",
+                    # No name: auto-named, so old and new replicas can coexist.
                     image=image_ref,
                     envs=envs,
-                    ports=[
-                        docker.ContainerPortArgs(
-                            internal=APP_PORT, external=host_port, ip=settings.bind_address, protocol="tcp"
-                        )
+                    networks_advanced=[
+                        docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[API_ALIAS])
                     ],
-                    networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=["api"])],
                     healthcheck=docker.ContainerHealthcheckArgs(
                         tests=list(HEALTHCHECK),
                         interval="5s",
@@ -82,8 +88,12 @@ class Api(pulumi.ComponentResource):
                     restart="unless-stopped",
                     memory=settings.api_memory_mb,
                     cpus=f"{settings.api_cpus:g}",
-                    # SIGTERM, then up to 15 s for gunicorn to finish requests.
-                    destroy_grace_seconds=15,
+                    # SIGTERM, then up to 15 s for gunicorn (graceful timeout 8 s)
+                    # to finish in-flight requests, whoever stops the container:
+                    # the provider on delete, `docker stop`, a daemon shutdown.
+                    stop_signal="SIGTERM",
+                    stop_timeout=API_STOP_TIMEOUT_SECONDS,
+                    destroy_grace_seconds=API_STOP_TIMEOUT_SECONDS,
                     log_driver="json-file",
                     log_opts={"max-size": "10m", "max-file": "3"},
                     labels=labels(
@@ -95,7 +105,7 @@ class Api(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         depends_on=depends_on,
-                        delete_before_replace=True,  # fixed host port and name: see module doc
+                        delete_before_replace=False,  # create-before-delete: see module doc
                         replace_on_changes=["healthcheck", "tmpfs"],
                     ),
                 )

@@ -8,6 +8,11 @@ the local image id (sha256:...). Containers take `repo_digest`, never the
 tag: a new build is a new id, which replaces the containers, while the tag
 `library-api:<stack>` would look unchanged.
 
+Rollback: with `apiImage` set (an image id such as a previous deployment's
+`image` output, or a reference), nothing is built and the containers run that
+image instead; the migration step still runs for it (a no-op when the schema
+is already there). docs/deploy.md has the procedure.
+
 Paths are relative to infra/, the working directory the Pulumi CLI gives the
 program (`main: infra/` in Pulumi.yaml): the build context is the repository
 root (`..`), filtered by its .dockerignore.
@@ -28,12 +33,18 @@ DOCKERFILE = "../Dockerfile"
 class AppImage(pulumi.ComponentResource):
     """`library-api:<stack>`, built locally from ../Dockerfile."""
 
-    image: docker.Image
-    #: Image id of the build (sha256:...); what containers run.
+    #: The build, or None when `apiImage` names the image to run.
+    image: Optional[docker.Image]
+    #: Image id of the build (sha256:...), or `apiImage`; what containers run.
     ref: pulumi.Output[str]
 
     def __init__(self, name: str, *, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("library:infra:AppImage", name, None, opts)
+        if settings.api_image:
+            self.image = None
+            self.ref = pulumi.Output.from_input(settings.api_image)
+            self.register_outputs({"ref": self.ref, "image_name": settings.api_image})
+            return
         self.image = docker.Image(
             f"{name}-build",
             image_name=f"{settings.project}-api:{settings.stack}",

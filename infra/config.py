@@ -19,10 +19,11 @@ import difflib
 import ipaddress
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 
 #: Project config namespace (the `name:` of Pulumi.yaml).
 NAMESPACE = "library"
@@ -34,7 +35,9 @@ DEFAULTS: dict[str, str] = {
     "hostPort": "8000",
     "bindAddress": "127.0.0.1",
     "pythonImage": "python:3.11-slim-bookworm",
+    "apiImage": "",
     "postgresImage": "postgres:15-bookworm",
+    "nginxImage": "nginx:1.27-bookworm",
     "apiMemoryMb": "512",
     "apiCpus": "1.0",
     "dbMemoryMb": "1024",
@@ -43,7 +46,11 @@ DEFAULTS: dict[str, str] = {
     "retainDatabaseVolume": "true",
     "allowedHosts": "localhost,127.0.0.1",
     "https": "false",
+    "tlsCertificate": "",
+    "tlsKey": "",
     "production": "false",
+    "throttleAnon": "600/minute",
+    "throttleUser": "3000/minute",
 }
 
 # Bounds, named so that messages and docs say the same thing.
@@ -54,6 +61,9 @@ API_CPUS_RANGE = (0.0, 64.0)  # exclusive lower bound, inclusive upper bound
 DB_MEMORY_MB_RANGE = (128, 1048576)
 GUNICORN_RANGE = (1, 64)
 DOCKER_HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
+# API throttle rates, DRF's form (the app's API_THROTTLE_ANON/USER): N/period or off.
+THROTTLE_PERIODS = ("second", "minute", "hour", "day")
+THROTTLE_OFF = "off"
 
 # Docker image reference grammar (github.com/distribution/reference), enough to
 # reject typos before Docker does it half-way through a deployment.
@@ -108,6 +118,14 @@ class Settings:
     allowed_hosts: tuple[str, ...]
     https: bool
     production: bool
+    #: Image (reference or id) the API runs instead of a build of the checkout: a rollback.
+    api_image: Optional[str] = None
+    nginx_image: str = DEFAULTS["nginxImage"]
+    #: PEM certificate chain and key of the proxy's TLS listener (None: plain HTTP).
+    tls_certificate: Optional[str] = field(default=None, repr=False)
+    tls_key: Optional[str] = field(default=None, repr=False)
+    throttle_anon: str = DEFAULTS["throttleAnon"]
+    throttle_user: str = DEFAULTS["throttleUser"]
     docker_host: Optional[str] = None
 
     @property
@@ -116,9 +134,15 @@ class Settings:
         return f"{self.project}-{self.stack}"
 
     @property
-    def host_ports(self) -> tuple[int, ...]:
-        """Replica i publishes hostPort + i."""
-        return tuple(self.host_port + i for i in range(self.api_replicas))
+    def tls(self) -> bool:
+        """The proxy terminates TLS itself (tlsCertificate and tlsKey set)."""
+        return self.tls_certificate is not None
+
+    @property
+    def serves_https(self) -> bool:
+        """Clients reach the service over HTTPS: TLS at the proxy, or (`https`)
+        at a proxy in front of it."""
+        return self.https or self.tls
 
     @property
     def url_host(self) -> str:
@@ -130,31 +154,33 @@ class Settings:
         return f"[{addr.compressed}]" if addr.version == 6 else addr.compressed
 
     @property
-    def urls(self) -> tuple[str, ...]:
-        return tuple(f"http://{self.url_host}:{port}/" for port in self.host_ports)
-
-    @property
     def url(self) -> str:
-        return self.urls[0]
+        """The service's URL: the reverse proxy's published port."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.url_host}:{self.host_port}/"
 
     @property
     def csrf_trusted_origins(self) -> tuple[str, ...]:
         """Origins Django accepts for unsafe requests (forms, session auth).
 
-        Plain HTTP: every allowed host on every published port. HTTPS (a TLS
-        proxy in front on 443): https://host. "*" cannot be expressed and is
-        skipped; ".example.com" becomes "*.example.com".
+        Plain HTTP: every allowed host on the proxy's published port. TLS at
+        the proxy: https://host:hostPort (https://host on 443). `https`
+        without TLS (a TLS proxy in front, on 443): https://host. "*" cannot
+        be expressed and is skipped; ".example.com" becomes "*.example.com".
         """
         origins: list[str] = []
         for host in self.allowed_hosts:
             if host == "*":
                 continue
             pattern = f"*{host}" if host.startswith(".") else host
-            if self.https:
-                candidates = [f"https://{pattern}"]
+            if self.tls:
+                candidate = f"https://{pattern}" + ("" if self.host_port == 443 else f":{self.host_port}")
+            elif self.https:
+                candidate = f"https://{pattern}"
             else:
-                candidates = [f"http://{pattern}:{port}" for port in self.host_ports]
-            origins.extend(c for c in candidates if c not in origins)
+                candidate = f"http://{pattern}:{self.host_port}"
+            if candidate not in origins:
+                origins.append(candidate)
         return tuple(origins)
 
 
@@ -262,6 +288,72 @@ def _hosts(raw: str, name: str, problems: list[str]) -> Optional[tuple[str, ...]
     return tuple(dict.fromkeys(entries))  # de-duplicated, order kept
 
 
+def _throttle_rate(raw: str, name: str, problems: list[str]) -> Optional[str]:
+    """A request rate as the app takes it: "N/second|minute|hour|day" (N >= 1) or "off"."""
+    text = raw.strip()
+    if text.lower() == THROTTLE_OFF:
+        return THROTTLE_OFF
+    match = re.fullmatch(rf"([0-9]+)/({'|'.join(THROTTLE_PERIODS)})", text)
+    if not match or int(match.group(1)) < 1:
+        problems.append(
+            f"{_key(name)}: must be a request rate N/{'|'.join(THROTTLE_PERIODS)} with N >= 1 "
+            f"(e.g. 600/minute) or {THROTTLE_OFF}, got {raw!r}"
+        )
+        return None
+    return f"{int(match.group(1))}/{match.group(2)}"
+
+
+#: An image id as `docker images --no-trunc` and the `image` output show it.
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _api_image(raw: str, production: Optional[bool], problems: list[str]) -> Optional[str]:
+    """Empty (build the checkout), an image id, or a pinned-if-production reference."""
+    text = raw.strip()
+    if not text:
+        return None
+    if _IMAGE_ID.match(text):
+        return text
+    return _image(text, "apiImage", production, problems)
+
+
+_PEM_KEY = re.compile(r"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+-----END \1-----", re.S)
+
+
+def _tls(certificate: str, key: str, secret_keys: Optional[list[str]], problems: list[str]):
+    """(certificate, key) PEM texts, both or neither; the key must be a secret."""
+    certificate, key = certificate.strip(), key.strip()
+    if not certificate and not key:
+        return None, None
+    if not certificate or not key:
+        missing, given = ("tlsCertificate", "tlsKey") if not certificate else ("tlsKey", "tlsCertificate")
+        problems.append(
+            f"{_key(missing)}: {_key(given)} is set, so {_key(missing)} is needed too: TLS at the "
+            f"proxy takes both a PEM certificate (chain) and its PEM private key, or neither"
+        )
+        return None, None
+    ok = True
+    if "-----BEGIN CERTIFICATE-----" not in certificate or "-----END CERTIFICATE-----" not in certificate:
+        problems.append(
+            f"{_key('tlsCertificate')}: must be a PEM certificate (chain) with "
+            f"-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----"
+        )
+        ok = False
+    if not _PEM_KEY.search(key):
+        problems.append(f"{_key('tlsKey')}: must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)")
+        ok = False
+    elif "ENCRYPTED" in key:
+        problems.append(f"{_key('tlsKey')}: must not be passphrase-protected (nginx would ask for the passphrase)")
+        ok = False
+    if secret_keys is not None and "tlsKey" not in secret_keys:
+        problems.append(
+            f"{_key('tlsKey')}: must be a secret, or the private key sits in plain text in the "
+            f"stack file: `pulumi config set --secret tlsKey < key.pem`"
+        )
+        ok = False
+    return (certificate + "\n", key + "\n") if ok else (None, None)
+
+
 def _docker_host(raw: str, problems: list[str]) -> Optional[str]:
     text = raw.strip()
     scheme = next((s for s in DOCKER_HOST_SCHEMES if text.startswith(s)), None)
@@ -281,11 +373,13 @@ def parse_settings(
     stack: str,
     docker_host: Optional[str] = None,
     all_keys: Optional[list[str]] = None,
+    secret_keys: Optional[list[str]] = None,
 ) -> Settings:
     """Validate raw config strings (missing keys take DEFAULTS).
 
     `all_keys`: every key of the namespace present in the stack's config, to
     catch misspelt keys that would otherwise be silently ignored.
+    `secret_keys`: the keys whose value is a secret (encrypted in the stack file).
     Raises ConfigError listing every problem.
     """
     problems: list[str] = []
@@ -301,15 +395,13 @@ def parse_settings(
 
     replicas = _int(value["apiReplicas"], "apiReplicas", *API_REPLICAS_RANGE, problems)
     host_port = _int(value["hostPort"], "hostPort", *PORT_RANGE, problems)
-    if replicas is not None and host_port is not None and host_port + replicas - 1 > PORT_RANGE[1]:
-        problems.append(
-            f"{_key('hostPort')}: replicas publish hostPort..hostPort+apiReplicas-1, so with "
-            f"apiReplicas={replicas} it must be at most {PORT_RANGE[1] - replicas + 1}, got {host_port}"
-        )
     bind_address = _address(value["bindAddress"], "bindAddress", problems)
     production = _bool(value["production"], "production", problems)
     python_image = _image(value["pythonImage"], "pythonImage", production, problems)
     postgres_image = _image(value["postgresImage"], "postgresImage", production, problems)
+    nginx_image = _image(value["nginxImage"], "nginxImage", production, problems)
+    api_image = _api_image(value["apiImage"], production, problems)
+    tls_certificate, tls_key = _tls(value["tlsCertificate"], value["tlsKey"], secret_keys, problems)
     api_memory = _int(value["apiMemoryMb"], "apiMemoryMb", *API_MEMORY_MB_RANGE, problems)
     api_cpus = _cpus(value["apiCpus"], "apiCpus", problems)
     db_memory = _int(value["dbMemoryMb"], "dbMemoryMb", *DB_MEMORY_MB_RANGE, problems)
@@ -318,6 +410,8 @@ def parse_settings(
     retain = _bool(value["retainDatabaseVolume"], "retainDatabaseVolume", problems)
     hosts = _hosts(value["allowedHosts"], "allowedHosts", problems)
     https = _bool(value["https"], "https", problems)
+    throttle_anon = _throttle_rate(value["throttleAnon"], "throttleAnon", problems)
+    throttle_user = _throttle_rate(value["throttleUser"], "throttleUser", problems)
     host = _docker_host(docker_host, problems) if docker_host is not None else None
 
     if problems:
@@ -339,6 +433,12 @@ def parse_settings(
         allowed_hosts=hosts,
         https=https,
         production=production,
+        throttle_anon=throttle_anon,
+        throttle_user=throttle_user,
+        api_image=api_image,
+        nginx_image=nginx_image,
+        tls_certificate=tls_certificate,
+        tls_key=tls_key,
         docker_host=host,
     )
 
@@ -366,4 +466,5 @@ def load_settings(get: Optional[Callable[[str], Optional[str]]] = None) -> Setti
         stack=pulumi.get_stack(),
         docker_host=pulumi.Config("docker").get("host"),
         all_keys=_namespace_keys(),
+        secret_keys=[key for key in DEFAULTS if is_config_secret(_key(key))],
     )

@@ -35,6 +35,7 @@ DB_USER = "library"
 DB_NAME = "library"
 DATA_DIR = "/var/lib/postgresql/data"
 PGDATA = f"{DATA_DIR}/pgdata"  # a subdirectory: a volume's root may hold lost+found
+DB_STOP_TIMEOUT_SECONDS = 30
 
 
 class Database(pulumi.ComponentResource):
@@ -108,8 +109,12 @@ class Database(pulumi.ComponentResource):
             memory=settings.db_memory_mb,
             shm_size=128,
             security_opts=["no-new-privileges:true"],
-            # Stop (SIGINT: fast shutdown) before removal instead of a SIGKILL.
-            destroy_grace_seconds=30,
+            # Stop with the image's SIGINT (fast shutdown: a checkpoint, no
+            # crash recovery on the next start) and up to 30 s for it, on
+            # removal and on `docker stop` or a daemon shutdown alike
+            # (Docker's default is 10 s, then SIGKILL).
+            stop_timeout=DB_STOP_TIMEOUT_SECONDS,
+            destroy_grace_seconds=DB_STOP_TIMEOUT_SECONDS,
             log_driver="json-file",
             log_opts={"max-size": "10m", "max-file": "3"},
             labels=labels(settings, "db"),

@@ -98,6 +98,13 @@ class Migrations(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[database_container],
+                # Create-before-delete, overriding the provider, which asks for
+                # delete-before-replace when a name is given. Its name changes
+                # with the image, so old and new never clash; and a
+                # delete-before-replace here would make the engine delete the
+                # API replicas first (they take `checked` as an input), i.e.
+                # an outage on every code deployment.
+                delete_before_replace=False,
                 replace_on_changes=["healthcheck", "tmpfs"],
             ),
         )

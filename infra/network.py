@@ -20,6 +20,9 @@ class StackNetwork(pulumi.ComponentResource):
 
     network: docker.Network
     name: pulumi.Output[str]
+    #: The IPv4 subnet Docker gave the network (e.g. 172.18.0.0/16): the
+    #: only addresses that can reach the API replicas, which publish no port.
+    subnet: pulumi.Output[str]
 
     def __init__(self, name: str, *, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("library:infra:StackNetwork", name, None, opts)
@@ -31,4 +34,14 @@ class StackNetwork(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self.network.name
-        self.register_outputs({"name": self.name})
+        self.subnet = self.network.ipam_configs.apply(_first_subnet)
+        self.register_outputs({"name": self.name, "subnet": self.subnet})
+
+
+def _first_subnet(configs) -> str:
+    """The subnet the provider read back from the engine (IPAM config)."""
+    for config in configs or []:
+        subnet = config.get("subnet") if isinstance(config, dict) else getattr(config, "subnet", None)
+        if subnet:
+            return subnet
+    raise pulumi.RunError("the stack network reports no IPAM subnet; cannot restrict trusted proxies")

@@ -2,7 +2,7 @@
 # Build container base images from Debian packages, for hosts that cannot
 # reach a container registry (this project's CI among them).
 #
-#   scripts/build-debian-images.sh [python|postgres|all]
+#   scripts/build-debian-images.sh [python|postgres|nginx|all]
 #
 # Each image is a debootstrap'd Debian root file system turned into an image
 # with `docker import`. The host's extra CA certificates (the local ones that
@@ -15,6 +15,7 @@
 #   DEBIAN_MIRROR  package mirror (default: the first URI of the host's apt sources)
 #   PYTHON_IMAGE   tag of the Python base image (default: library-base/python:bookworm)
 #   POSTGRES_IMAGE tag of the PostgreSQL image (default: library-base/postgres:bookworm)
+#   NGINX_IMAGE    tag of the reverse-proxy image (default: library-base/nginx:bookworm)
 #   DOCKER         docker client to use (default: Debian's /usr/bin/docker when present)
 set -euo pipefail
 
@@ -22,6 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 suite="${DEBIAN_SUITE:-bookworm}"
 python_image="${PYTHON_IMAGE:-library-base/python:${suite}}"
 postgres_image="${POSTGRES_IMAGE:-library-base/postgres:${suite}}"
+nginx_image="${NGINX_IMAGE:-library-base/nginx:${suite}}"
 docker_cli="${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker )}"
 
 default_mirror() {
@@ -100,9 +102,39 @@ build_postgres() {
   echo "$postgres_image: built"
 }
 
+# The reverse proxy, with the interface of the official nginx image that the
+# Pulumi program relies on (infra/proxy.py): /usr/sbin/nginx, a user and group
+# `nginx` with uid/gid 101, the default logs going to stdout/stderr, curl for
+# health checks. (`docker import` cannot set STOPSIGNAL: the program sets
+# SIGQUIT, nginx's graceful shutdown, on the container.) Debian's nginx
+# (1.22 on bookworm) has no `resolve` for upstream servers; the program
+# re-resolves through a variable in proxy_pass instead. Services are never
+# started while debootstrap installs packages (it fakes start-stop-daemon).
+build_nginx() {
+  if image_exists "$nginx_image" && [ "${FORCE:-0}" != 1 ]; then
+    echo "$nginx_image: present"; return
+  fi
+  need_root
+  local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  bootstrap "$work/rootfs" nginx,curl,ca-certificates
+  chroot "$work/rootfs" sh -euc '
+    groupadd --system --gid 101 nginx
+    useradd --system --uid 101 --gid nginx --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin nginx
+    rm -f /etc/nginx/sites-enabled/default
+    ln -sf /dev/stdout /var/log/nginx/access.log
+    ln -sf /dev/stderr /var/log/nginx/error.log'
+  import_rootfs "$work/rootfs" "$nginx_image" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'ENV LANG=C.UTF-8' \
+    'EXPOSE 80' \
+    'CMD ["nginx", "-g", "daemon off;"]'
+  echo "$nginx_image: built"
+}
+
 case "${1:-all}" in
   python) build_python ;;
   postgres) build_postgres ;;
-  all) build_python; build_postgres ;;
-  *) echo "usage: $0 [python|postgres|all]" >&2; exit 2 ;;
+  nginx) build_nginx ;;
+  all) build_python; build_postgres; build_nginx ;;
+  *) echo "usage: $0 [python|postgres|nginx|all]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,7 @@
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 
 from .isbn import InvalidISBN, normalize_isbn
 
@@ -21,6 +23,10 @@ class ISBNField(models.CharField):
             raise ValidationError(str(error), code="invalid") from None
 
 
+#: The columns the API's `search` looks in (books/api/views.py).
+SEARCHED_COLUMNS = ("title", "subtitle", "author")
+
+
 class Book(models.Model):
     title = models.CharField(max_length=250)
     subtitle = models.CharField(max_length=250, blank=True)
@@ -30,6 +36,13 @@ class Book(models.Model):
     class Meta:
         # A total order, so that pages never skip or repeat a book.
         ordering = ["id"]
+        # The API's `search` is icontains over these columns, which Django
+        # writes as UPPER(col::text) LIKE UPPER('%term%'): trigram indexes on
+        # UPPER(col) let PostgreSQL answer it without reading the whole table.
+        indexes = [
+            GinIndex(OpClass(Upper(column), name="gin_trgm_ops"), name=f"book_{column}_trgm")
+            for column in SEARCHED_COLUMNS
+        ]
 
     def __str__(self) -> str:
         return self.title

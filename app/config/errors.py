@@ -8,29 +8,29 @@ from django.http import JsonResponse
 from django.views import defaults
 
 
-def _wants_json(request) -> bool:
+def wants_json(request) -> bool:
     return request.path.startswith("/api/")
 
 
 def bad_request(request, exception):
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception):
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception):
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)

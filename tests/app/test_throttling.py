@@ -1,16 +1,13 @@
 """Throttling: 429 with Retry-After, per client kind, configured by environment."""
+import threading
+
 import pytest
-from django.core.cache import caches
+from django.db import connection
 from rest_framework.test import APIClient
 
+from throttling.models import ThrottleWindow
+
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    caches["throttle"].clear()
-    yield
-    caches["throttle"].clear()
 
 
 def test_anonymous_clients_are_throttled_with_retry_after(settings, anonymous):
@@ -36,11 +33,58 @@ def test_counters_are_shared_through_the_database(settings):
     assert first.get("/api/books/").status_code == 200
     assert second.get("/api/books/").status_code == 200
     assert first.get("/api/books/").status_code == 429
-    from django.db import connection
+    (window,) = ThrottleWindow.objects.all()
+    assert window.key == "anon:127.0.0.1" and window.hits == 3
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM api_throttle_cache")
-        assert cursor.fetchone()[0] >= 1
+
+def test_one_statement_per_throttled_request(settings, anonymous):
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_of_a_list_request() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert anonymous.get("/api/books/").status_code == 200
+        return [query["sql"] for query in captured.captured_queries]
+
+    settings.API_THROTTLE_RATES = {"anon": None, "user": None}
+    unthrottled = queries_of_a_list_request()
+    settings.API_THROTTLE_RATES = {"anon": "100/minute", "user": None}
+    queries_of_a_list_request()  # opens the window (and forgets older ones)
+    throttled = queries_of_a_list_request()
+    assert len(throttled) == len(unthrottled) + 1
+    assert throttled[0].startswith('INSERT INTO "throttling_throttlewindow"')
+
+
+def test_a_new_window_forgets_the_old_ones(settings, anonymous):
+    settings.API_THROTTLE_RATES = {"anon": "100/minute", "user": None}
+    ThrottleWindow.objects.create(key="anon:127.0.0.1", window_start=60, hits=99)
+    ThrottleWindow.objects.create(key="anon:10.9.9.9", window_start=60, hits=5)  # another client stays
+    anonymous.get("/api/books/")
+    assert sorted(ThrottleWindow.objects.values_list("key", "hits")) == [("anon:10.9.9.9", 5), ("anon:127.0.0.1", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_are_counted_exactly(settings):
+    """No lost updates: N concurrent requests make exactly N hits and at most `limit` pass."""
+    settings.API_THROTTLE_RATES = {"anon": "10/hour", "user": None}
+    statuses, lock, start = [], threading.Lock(), threading.Barrier(16)
+
+    def request():
+        try:
+            client = APIClient()
+            start.wait(timeout=10)
+            status = client.get("/api/books/").status_code
+            with lock:
+                statuses.append(status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [200] * 10 + [429] * 6
+    assert ThrottleWindow.objects.get().hits == 16
 
 
 def test_throttling_off(settings, anonymous):

@@ -119,17 +119,17 @@ class Ops:
     """Collects the engine's operation per resource URN from Automation API events."""
 
     def __init__(self) -> None:
-        self.by_urn: dict[str, set[str]] = {}
+        self.by_urn: dict[str, list[str]] = {}  # operations in the order the engine started them
 
     def __call__(self, event) -> None:
         pre = getattr(event, "resource_pre_event", None)
         if pre is None or pre.metadata is None:
             return
         op = pre.metadata.op
-        self.by_urn.setdefault(pre.metadata.urn, set()).add(getattr(op, "value", str(op)))
+        self.by_urn.setdefault(pre.metadata.urn, []).append(getattr(op, "value", str(op)))
 
-    def changed(self) -> dict[str, set[str]]:
-        return {urn: ops for urn, ops in self.by_urn.items() if ops - {"same", "read"}}
+    def changed(self) -> dict[str, list[str]]:
+        return {urn: ops for urn, ops in self.by_urn.items() if set(ops) - {"same", "read"}}
 
 
 def _copy_repo(target: Path) -> Path:
@@ -169,6 +169,8 @@ def deployment(tmp_path_factory):
         config["library:pythonImage"] = os.environ["LIBRARY_TEST_PYTHON_IMAGE"]
     if os.environ.get("LIBRARY_TEST_POSTGRES_IMAGE"):
         config["library:postgresImage"] = os.environ["LIBRARY_TEST_POSTGRES_IMAGE"]
+    if os.environ.get("LIBRARY_TEST_NGINX_IMAGE"):
+        config["library:nginxImage"] = os.environ["LIBRARY_TEST_NGINX_IMAGE"]
     stack.set_all_config({key: auto.ConfigValue(value) for key, value in config.items()})
 
     state = {
@@ -224,13 +226,16 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
     outputs = result.outputs
     url = outputs["url"].value
     assert url == f"http://127.0.0.1:{base_port}/"
-    assert outputs["urls"].value == [f"http://127.0.0.1:{base_port + i}/" for i in range(REPLICAS)]
+    assert "urls" not in outputs
     assert outputs["database_url"].secret is True
-    assert outputs["api_container_names"].value == [f"{prefix}-api-{i}" for i in range(REPLICAS)]
+    # Auto-named replicas (create-before-delete needs old and new side by side).
+    names = outputs["api_container_names"].value
+    assert [name.rsplit("-", 1)[0] for name in names] == [f"api-{i}" for i in range(REPLICAS)]
+    assert outputs["proxy_container_name"].value == f"{prefix}-proxy"
     first_image = outputs["image"].value
     deployment["images"].add(first_image)
-    for replica_url in outputs["urls"].value:
-        check_service(replica_url)
+    check_service(url)
+    proxy = client.containers.get(outputs["proxy_container_name"].value)
 
     db = client.containers.get(outputs["db_container_name"].value)
     assert not any(db.attrs["HostConfig"].get("PortBindings") or {}), "the database publishes no port"
@@ -242,6 +247,7 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
         assert "ALL" in (api.attrs["HostConfig"]["CapDrop"] or [])
         assert api.labels["org.library.stack"] == stack_name
         assert api.attrs["State"]["Health"]["Status"] == "healthy"
+        assert not api.attrs["HostConfig"].get("PortBindings"), "only the proxy publishes a port"
     migration = client.containers.get(outputs["migration_container_name"].value)
     assert migration.attrs["State"]["ExitCode"] == 0
 
@@ -264,6 +270,11 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
     changed_names = {urn.rsplit("::", 1)[-1] for urn in changed}
     assert changed_names <= {"image-build", "migrations-run", *(f"api-{i}" for i in range(REPLICAS))}, changed
     assert {"migrations-run", "api-0"} <= changed_names, changed
+    # Zero downtime: every replica and the migration are replaced create-before-delete.
+    for urn, ops in changed.items():
+        if urn.rsplit("::", 1)[-1] in {"migrations-run", *(f"api-{i}" for i in range(REPLICAS))}:
+            assert ops.index("create-replacement") < ops.index("delete-replaced"), (urn, ops)
+    assert client.containers.get(proxy.name).id == proxy.id, "the proxy was kept"
     for name in ("database-server", "database-data", "network-bridge", "database-image", "database-password"):
         assert name not in changed_names, f"{name} must not change on a code change: {changed}"
     check_service(result.outputs["url"].value)

@@ -24,7 +24,7 @@ from tests.conftest import require_docker
 from tests.live.realizer import RUN_LABEL, run_objects, teardown
 from tests.live.run_program import REPO_ROOT, DeployError, Outputs, copy_repo, deploy
 
-BASE_IMAGES = ("library-base/python:bookworm", "library-base/postgres:bookworm")
+BASE_IMAGES = ("library-base/python:bookworm", "library-base/postgres:bookworm", "library-base/nginx:bookworm")
 HTTP_TIMEOUT = 10
 
 

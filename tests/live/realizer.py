@@ -23,9 +23,20 @@ Every Docker object it creates carries the label ``org.library.live-run=<id>``
 (plus ``org.library.live-urn=<urn>``), in addition to the program's labels;
 :func:`teardown` removes a run's containers and networks, and its volumes only
 when asked. Within one run id a second deployment behaves like a second
-``pulumi up`` in the ways tests need: containers are replaced (delete before
-replace), networks and volumes with the same URN are kept, and containers the
+``pulumi up`` in the ways tests need: a container whose inputs changed is
+replaced, one whose inputs did not is left as it is (even stopped: no
+refresh), networks and volumes with the same URN are kept, and containers the
 program no longer declares are removed once the deployment succeeds.
+
+Replacement follows the engine and pulumi-docker: delete-before-replace when
+the registration says so (``deleteBeforeReplace`` defined), otherwise when the
+container has an explicit ``name`` (the Terraform bridge asks for it then);
+else create-before-delete: the new container is created (and, with ``wait``,
+healthy) next to the old one, and the old one is deleted only once the whole
+deployment has succeeded (the engine deletes replaced resources at the end of
+an update; after a failure they stay and go with the next successful one).
+Deleting a container stops it first with ``destroyGraceSeconds``, as the
+provider does, so in-flight requests finish.
 
 Use it through :mod:`tests.live.run_program` (one subprocess per deployment,
 since the Pulumi runtime's settings are process-global).
@@ -33,6 +44,7 @@ since the Pulumi runtime's settings are process-global).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -151,6 +163,13 @@ def autoname(name: str) -> str:
     return f"{name}-{''.join(secrets.choice(alphabet) for _ in range(7))}"
 
 
+def inputs_fingerprint(inputs: dict) -> str:
+    """A digest of a resource's (plain) inputs: what the run state keeps to
+    tell an unchanged resource from a changed one, without keeping secrets."""
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
@@ -177,7 +196,12 @@ CONTAINER_KEYS = {
     "destroyGraceSeconds", "removeVolumes", "containerReadRefreshTimeoutMilliseconds",
     # rm (auto-remove): accepted, see _container below.
     "rm",
+    # Files copied into the container after it is created, before it starts.
+    "uploads",
 }
+CONTAINER_UPLOAD_KEYS = {"file", "content", "contentBase64", "executable", "permissions", "source", "sourceHash"}
+#: The provider's stop grace for a container, kept on it for a later delete.
+GRACE_LABEL = "org.library.live-destroy-grace"
 CONTAINER_HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "retries", "startPeriod", "startInterval"}
 CONTAINER_PORT_KEYS = {"internal", "external", "ip", "protocol"}
 CONTAINER_NETWORK_KEYS = {"name", "aliases", "ipv4Address", "ipv6Address"}
@@ -216,6 +240,8 @@ class Realizer(Mocks):
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
         self.stopped: Optional[str] = None
+        #: URN -> id of the container that is the resource after this deployment.
+        self.current: dict[str, str] = {}
         self.failures: list[str] = []  # root causes, in order
 
     # --- Mocks interface -------------------------------------------------
@@ -455,6 +481,12 @@ class Realizer(Mocks):
             **inputs, "name": net["Name"], "driver": net["Driver"], "scope": net.get("Scope", "local"),
             "internal": net.get("Internal", False), "attachable": net.get("Attachable", False),
             "ipv6": net.get("EnableIPv6", False), "options": net.get("Options") or {},
+            # As the provider reads it back: the subnets the engine assigned.
+            "ipamConfigs": [
+                {k: v for k, v in (("subnet", c.get("Subnet")), ("gateway", c.get("Gateway")),
+                                   ("ipRange", c.get("IPRange"))) if v}
+                for c in ((net.get("IPAM") or {}).get("Config") or [])
+            ],
         }
 
     # --- docker:index/volume:Volume -------------------------------------------
@@ -490,11 +522,29 @@ class Realizer(Mocks):
             raise RealizeError(f"{what}: image is required")
         self._local_image(image, what)
 
-        # Delete before replace: a container of this URN from an earlier
-        # deployment of the same run goes first, as pulumi-docker does.
-        for old in self._find("container", urn):
-            log.info("%s: replacing %s from an earlier deployment", what, old["Names"][0].lstrip("/"))
-            self.api.remove_container(old["Id"], v=True, force=True)
+        # No diff, no change: a container whose inputs are those it was made
+        # with in an earlier deployment of this run is left exactly as it is,
+        # running or not, as `pulumi up` (without --refresh) leaves it.
+        fingerprint = inputs_fingerprint(i)
+        existing = self._find("container", urn)
+        made = self.state.get(urn) or {}
+        if (made.get("container") in {old["Id"] for old in existing}
+                and made.get("fingerprint") == fingerprint):
+            # Other containers of this URN are leftovers of a failed
+            # deployment (pending deletes): they go at the end of this one.
+            with self._lock:
+                self.current[urn] = made["container"]
+            return self._kept_container(made["container"], inputs, what)
+
+        if existing and self._delete_before_replace(i):
+            # Delete before replace: the containers of this URN from earlier
+            # deployments of the same run go first.
+            for old in existing:
+                log.info("%s: replacing %s (delete before replace)", what, old["Names"][0].lstrip("/"))
+                self.delete_container(old)
+        elif existing:
+            log.info("%s: replacing %s (create before delete: the old one goes once the deployment "
+                     "succeeds)", what, ", ".join(old["Names"][0].lstrip("/") for old in existing))
 
         cname = i.get("name") or autoname(name)
         must_run = i.get("mustRun", True)
@@ -643,6 +693,7 @@ class Realizer(Mocks):
                     ipv6_address=first.get("ipv6Address")),
             })
         labels = self._labels(urn, label_map(i.get("labels"), what))
+        labels[GRACE_LABEL] = str(as_int(i.get("destroyGraceSeconds", 0), f"{what} destroyGraceSeconds"))
         try:
             created = self.api.create_container(
                 image, command=i.get("command") or None, entrypoint=i.get("entrypoints") or None,
@@ -662,6 +713,11 @@ class Realizer(Mocks):
             self.api.connect_container_to_network(
                 cid, n["name"], aliases=n.get("aliases") or None,
                 ipv4_address=n.get("ipv4Address"), ipv6_address=n.get("ipv6Address"))
+
+        # As the provider: uploads are copied in after the network connections,
+        # before the start (a read-only root file system refuses them).
+        for upload in i.get("uploads") or []:
+            self._upload(cid, cname, what, upload)
 
         state: dict[str, Any] = {**inputs, "name": cname, "bridge": ""}
         if not start:
@@ -700,6 +756,100 @@ class Realizer(Mocks):
                 )
             # As the provider: a non-zero exit is not an error, it is reported as exitCode.
             state["exitCode"] = info["State"]["ExitCode"]
+        self.state.put(urn, {"container": cid, "fingerprint": fingerprint})
+        with self._lock:
+            self.current[urn] = cid
+        return cid, self._container_state(cid, state, info)
+
+    def _delete_before_replace(self, inputs: dict) -> bool:
+        """The engine's choice: the registration's deleteBeforeReplace when
+        the program defined it, else the provider's (the Terraform bridge asks
+        for delete-before-replace when an auto-nameable `name` is given)."""
+        options = getattr(self._local, "options", None) or {}
+        if options.get("deleteBeforeReplaceDefined"):
+            return bool(options.get("deleteBeforeReplace"))
+        return bool(options.get("deleteBeforeReplace")) or bool(inputs.get("name"))
+
+    def _upload(self, cid: str, cname: str, what: str, upload: dict) -> None:
+        """One `uploads` entry, as terraform-provider-docker copies it: a tar
+        with the file at its absolute path, extracted at / (mode 0644, 0744
+        when executable, or `permissions`; owned by root)."""
+        import base64
+        import io
+        import tarfile
+
+        check_keys("Container", cname, upload, CONTAINER_UPLOAD_KEYS, "uploads")
+        path = upload.get("file")
+        if not path:
+            raise RealizeError(f"{what}: an uploads entry has no file")
+        sources = [k for k in ("content", "contentBase64", "source") if upload.get(k)]
+        if len(sources) != 1:
+            raise RealizeError(f"{what}: upload {path}: exactly one of content, contentBase64 or source "
+                               f"must be set, got {sources}")
+        if upload.get("content"):
+            data = str(upload["content"]).encode()
+        elif upload.get("contentBase64"):
+            data = base64.b64decode(upload["contentBase64"])
+        else:
+            with open(os.path.join(self.program_dir, upload["source"]), "rb") as f:
+                data = f.read()
+        mode = 0o744 if upload.get("executable") else 0o644
+        if upload.get("permissions"):
+            mode = int(str(upload["permissions"]), 8)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(path)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+        try:
+            self.api.put_archive(cid, "/", buffer.getvalue())
+        except docker.errors.APIError as e:
+            raise RealizeError(f"{what}: unable to upload {path} into {cname!r}: {e.explanation or e}") from None
+
+    def delete_container(self, container: dict) -> None:
+        """Delete as the provider does: stop with the container's
+        destroyGraceSeconds (unless it was attached), then remove."""
+        cid, cname = container["Id"], container["Names"][0].lstrip("/")
+        labels = container.get("Labels") or {}
+        grace = int(labels.get(GRACE_LABEL) or 0)
+        try:
+            if grace > 0 and container.get("State") == "running":
+                self.api.stop(cid, timeout=grace)
+            self.api.remove_container(cid, v=True, force=True)
+            log.info("deleted container %s", cname)
+        except docker.errors.NotFound:
+            pass
+
+    def delete_replaced(self) -> list[str]:
+        """After a successful deployment: delete the containers that a
+        create-before-delete replacement (now or in a failed deployment
+        before) left behind, all at once, as the engine's delete phase does."""
+        with self._lock:
+            current = dict(self.current)
+        stale = [c for c in self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
+                 if (c.get("Labels") or {}).get(URN_LABEL) in current
+                 and c["Id"] != current[(c.get("Labels") or {}).get(URN_LABEL)]]
+        threads = [threading.Thread(target=self.delete_container, args=(c,)) for c in stale]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [c["Names"][0].lstrip("/") for c in stale]
+
+    def _kept_container(self, cid: str, inputs: dict, what: str):
+        """The outputs of a container left unchanged, as its state would give them."""
+        info = self._inspect(cid)
+        if info is None:
+            raise RealizeError(f"{what}: container {cid[:12]} disappeared")
+        i = plain(inputs)
+        log.info("%s: inputs unchanged, %s kept as it is (%s)", what, info["Name"].lstrip("/"),
+                 info["State"].get("Status"))
+        state: dict[str, Any] = {**inputs, "name": info["Name"].lstrip("/"), "bridge": ""}
+        if i.get("attach"):
+            if i.get("logs"):
+                state["containerLogs"] = self.api.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
+            if not info["State"]["Running"]:
+                state["exitCode"] = info["State"]["ExitCode"]
         return cid, self._container_state(cid, state, info)
 
     def _inspect(self, cid: str) -> Optional[dict]:
@@ -849,8 +999,9 @@ def state_dir() -> str:
 
 class RunState:
     """Values of random resources per run id, in a 0600 JSON file outside the
-    repository (LIVE_STATE_DIR, default <tmp>/library-live-state). Docker
-    objects need no such record: they carry the run and URN labels."""
+    repository (LIVE_STATE_DIR, default <tmp>/library-live-state), and for
+    each container the id and inputs digest it was made with. Docker objects
+    are found by the run and URN labels they carry."""
 
     def __init__(self, run_id: str):
         self.path = os.path.join(state_dir(), f"{run_id}.json")

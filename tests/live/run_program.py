@@ -152,10 +152,16 @@ def _make_monitor(realizer):
                 transforms=_resolve_callbacks(request.transforms),
             )
             realizer._local.urn = urn
+            # The options the engine would act on when it replaces the resource.
+            realizer._local.options = {
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
+            }
             try:
                 id_, state = self.mocks.new_resource(args)
             finally:
                 realizer._local.urn = None
+                realizer._local.options = None
             secret_outputs = set(request.additionalSecretOutputs)
             for key, value in list(state.items()):
                 if is_secret(value):
@@ -237,7 +243,9 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
     raw = monitor.stack_outputs or {}
     outputs = _integral(plain(raw))
     secret_names = sorted(k for k, v in raw.items() if is_secret(v))
-    pruned = prune_undeclared(run_id, realizer.registered_urns, realizer.client)
+    # The engine's delete phase: replaced containers, then undeclared ones.
+    pruned = realizer.delete_replaced()
+    pruned += prune_undeclared(run_id, realizer.registered_urns, realizer.client)
     return {
         "outputs": outputs,
         "secretOutputs": secret_names,

@@ -1,5 +1,7 @@
-"""A fresh deployment of the CI stack serves the API and the website on the
-published 127.0.0.1 ports: readiness, CRUD with a token, pages, OpenAPI."""
+"""A fresh deployment of the CI stack serves the API and the website through
+the reverse proxy on its published 127.0.0.1 port: readiness, CRUD with a
+token, pages, OpenAPI, and what the proxy adds (balancing over the replicas,
+forwarded headers, gzip, body limit, JSON errors)."""
 from __future__ import annotations
 
 import secrets
@@ -20,31 +22,72 @@ def fresh(module_live_stack):
 
 def test_outputs_describe_the_deployment(fresh):
     stack, outputs, _ = fresh
-    ports = [stack.host_port + i for i in range(stack.replicas)]
-    assert outputs["urls"] == [f"http://127.0.0.1:{port}/" for port in ports]
-    assert outputs["url"] == outputs["urls"][0]
+    assert outputs["url"] == f"http://127.0.0.1:{stack.host_port}/"
+    assert "urls" not in outputs
     assert len(outputs["api_container_names"]) == stack.replicas
+    assert outputs["proxy_container_name"] == f"library-{stack.stack}-proxy"
     assert outputs["image"].startswith("sha256:")
     assert "database_url" in outputs.secret_names
     running = {c.name: c.status for c in stack.containers()}
-    for name in [*outputs["api_container_names"], outputs["db_container_name"]]:
+    for name in [*outputs["api_container_names"], outputs["db_container_name"], outputs["proxy_container_name"]]:
         assert running.get(name) == "running", running
     migration = stack.client.containers.get(outputs["migration_container_name"])
     assert migration.attrs["State"]["ExitCode"] == 0
 
 
-def test_every_replica_is_live_and_ready(fresh):
-    _, outputs, _ = fresh
-    for url in outputs["urls"]:
-        assert http("GET", f"{url}healthz").status_code == 200
-        ready = http("GET", f"{url}readyz")
-        assert ready.status_code == 200, ready.text
+def test_only_the_proxy_publishes_a_port(fresh):
+    stack, outputs, _ = fresh
+    published = {c.name: c.attrs["HostConfig"].get("PortBindings") or {} for c in stack.containers()}
+    assert published.pop(outputs["proxy_container_name"]) == {
+        "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(stack.host_port)}]}
+    assert all(not bindings for bindings in published.values()), published
+
+
+def test_the_proxy_balances_over_every_replica(fresh):
+    stack, outputs, _ = fresh
+    assert http("GET", f"{outputs['url']}healthz").status_code == 200
+    ready = http("GET", f"{outputs['url']}readyz")
+    assert ready.status_code == 200, ready.text
+    for _ in range(4 * stack.replicas):
+        assert http("GET", f"{outputs['url']}api/").status_code == 200
+    # Each replica's own access log saw requests (gunicorn logs the path).
+    for name in outputs["api_container_names"]:
+        log = stack.client.containers.get(name).logs().decode("utf-8", "replace")
+        assert '"path": "/api/"' in log, f"{name} got no request through the proxy"
+
+
+def test_the_proxy_forwards_host_and_scheme_and_compresses(fresh):
+    stack, outputs, token = fresh
+    base = outputs["url"]
+    for n in range(2):
+        book = {"title": f"Forwarded {n}", "author": "Proxy", "isbn": isbn13(f"979{secrets.randbelow(10**9):09d}")}
+        assert http("POST", f"{base}api/books/", token, json=book).status_code == 201
+    # The app builds links from the Host the client used (the proxy's port);
+    # a client's own X-Forwarded-Proto/-Host are replaced by the proxy's.
+    page = http("GET", f"{base}api/books/?page_size=1",
+                headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
+    assert page.status_code == 200, page.text
+    assert page.json()["next"].startswith(f"{base}api/books/?"), page.json()["next"]
+    gzipped = http("GET", f"{base}api/schema/", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.status_code == 200 and gzipped.headers.get("Content-Encoding") == "gzip"
+    assert "openapi" in gzipped.text
+    proxy_log = stack.client.containers.get(outputs["proxy_container_name"]).logs().decode("utf-8", "replace")
+    assert '"uri":"/api/schema/"' in proxy_log and '"upstream":"' in proxy_log
+
+
+def test_the_proxy_bounds_bodies_and_answers_errors_as_json(fresh):
+    _, outputs, token = fresh
+    too_big = http("POST", f"{outputs['url']}api/books/", token, data=b"x" * (64 * 1024 + 1),
+                   headers={"Content-Type": "application/json"})
+    assert too_big.status_code == 413
+    assert too_big.headers["Content-Type"] == "application/json"
+    assert "limit is 65536 bytes" in too_big.json()["detail"]
 
 
 def test_books_crud_through_the_api_with_a_token(fresh):
     _, outputs, token = fresh
-    base = outputs["urls"][0]
-    other = outputs["urls"][-1]  # another replica sees the same database
+    base = outputs["url"]
+    other = base  # the proxy balances: the next requests may land on another replica
     assert http("GET", f"{base}api/").status_code == 200
 
     # ISBN-10 in, normalized ISBN-13 digits stored.
@@ -74,7 +117,7 @@ def test_books_crud_through_the_api_with_a_token(fresh):
 
 def test_writes_without_a_token_are_refused(fresh):
     _, outputs, _ = fresh
-    base = outputs["urls"][0]
+    base = outputs["url"]
     response = http("POST", f"{base}api/books/", json={"title": "x", "author": "y", "isbn": isbn13("978000000000")})
     assert response.status_code in (401, 403), response.text
     bad_token = http("POST", f"{base}api/books/", "0" * 40, json={"title": "x"})
@@ -83,7 +126,7 @@ def test_writes_without_a_token_are_refused(fresh):
 
 def test_website_list_and_detail_pages_render(fresh):
     _, outputs, token = fresh
-    base = outputs["urls"][0]
+    base = outputs["url"]
     title = f"Website book {secrets.token_hex(4)}"
     isbn = isbn13("978" + str(secrets.randbelow(10**9)).zfill(9))
     created = http("POST", f"{base}api/books/", token, json={"title": title, "author": "Web Author", "isbn": isbn})
@@ -104,7 +147,7 @@ def test_website_list_and_detail_pages_render(fresh):
 
 def test_openapi_schema_and_docs_are_served(fresh):
     _, outputs, _ = fresh
-    base = outputs["urls"][0]
+    base = outputs["url"]
     schema = http("GET", f"{base}api/schema/")
     assert schema.status_code == 200
     assert "openapi" in schema.text and "/api/books/" in schema.text

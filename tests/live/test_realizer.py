@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import textwrap
+import time
 
 import pytest
 
@@ -46,6 +47,22 @@ if mode == "unknown":
 if mode == "unhealthy":
     docker.Container("sick", image=img.repo_digest, command=["sleep", "60"], wait=True, wait_timeout=3,
         healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="1s", retries=1))
+if mode == "serve":
+    # Create-before-delete (no name, no option) with a health gate; the health
+    # check passes once the uploaded file is there.
+    web = docker.Container("web", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        uploads=[docker.ContainerUploadArgs(file="/etc/toy/greeting.txt", content=cfg.get("greeting"))],
+        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "test", "-s", "/etc/toy/greeting.txt"],
+                                                    interval="1s", retries=3),
+        wait=True, wait_timeout=30)
+    # An explicit name: the provider replaces delete-before-create.
+    named = docker.Container("named", name="toy-named-" + pulumi.get_stack(), image=img.repo_digest,
+        command=["sleep", "600"], envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1)
+    pulumi.export("web", web.name)
+    pulumi.export("named", named.name)
+if mode == "readonly":
+    docker.Container("ro", image=img.repo_digest, command=["sleep", "60"], read_only=True,
+        uploads=[docker.ContainerUploadArgs(file="/etc/toy/x", content="x")])
 pulumi.export("exit_code", job.exit_code)
 pulumi.export("logs", job.container_logs)
 pulumi.export("network", net.name)
@@ -147,12 +164,53 @@ def test_toy_program_is_realized_with_provider_semantics(toy):
         first["password"], first["network"], first["volume"])
     assert run_objects(run_id, client)["containers"] != objects["containers"]
 
+    # Unchanged inputs: no diff, so the container is left as it is (not rerun),
+    # and its outputs are those it had.
+    (job,) = client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})
+    third = run(greeting="bonjour", exit="3")
+    assert third["exit_code"] == 3 and third["logs"].strip() == "bonjour"
+    (kept,) = client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})
+    assert kept.id == job.id and kept.attrs["State"]["StartedAt"] == job.attrs["State"]["StartedAt"]
+
+
+def _event_times(client, run_id: str, since: float) -> dict[tuple[str, str], int]:
+    """(container id, action) -> time (ns) of the first such Docker event since `since`."""
+    times: dict[tuple[str, str], int] = {}
+    for event in client.events(since=int(since), until=int(time.time()) + 1, decode=True,
+                               filters={"type": "container", "label": f"org.library.live-run={run_id}"}):
+        times.setdefault((event["id"], event["Action"]), event["timeNano"])
+    return times
+
+
+@pytest.mark.live
+def test_replacements_follow_the_engine_and_uploads_arrive(toy):
+    run, run_id, client = toy
+    first = run(mode="serve", greeting="one")
+    web1, named1 = client.containers.get(first["web"]), client.containers.get(first["named"])
+    assert web1.exec_run(["cat", "/etc/toy/greeting.txt"]).output == b"one"
+    since = time.time() - 1
+    second = run(mode="serve", greeting="two")
+    web2, named2 = client.containers.get(second["web"]), client.containers.get(second["named"])
+    assert web2.exec_run(["cat", "/etc/toy/greeting.txt"]).output == b"two"
+    events = _event_times(client, run_id, since)
+
+    # Create before delete: the new container was healthy before the old one was stopped and removed.
+    assert web2.name != web1.name
+    assert events[(web2.id, "health_status: healthy")] < events[(web1.id, "kill")] < events[(web1.id, "destroy")]
+    # An explicit name: delete before create (the name must be free first).
+    assert named2.name == named1.name and named2.id != named1.id
+    assert events[(named1.id, "destroy")] < events[(named2.id, "create")]
+    remaining = {c.id for c in client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})}
+    assert web1.id not in remaining and named1.id not in remaining
+
 
 @pytest.mark.live
 @pytest.mark.parametrize("mode, message", [
     ("exits", r"exited immediately \(exit code 2\), but mustRun is true.*\n.*bye"),
     ("unknown", r"does not handle input\(s\) \['gpus'\]"),
     ("unhealthy", r"did not become healthy within 3s"),
+    # As with the real provider: Docker refuses to copy into a read-only root.
+    ("readonly", r"unable to upload /etc/toy/x into .*read-only"),
 ])
 def test_toy_program_failures_are_loud(toy, mode, message):
     run, _, _ = toy

@@ -44,10 +44,28 @@ def test_database_is_not_published_on_the_host(deployed):
     api = stack.client.containers.get(outputs["api_container_names"][0])
     code, out = exec_out(api, ["python", "-c", "import socket; socket.create_connection(('db', 5432), 3).close()"])
     assert code == 0, out
-    # The API containers publish only their own port, on 127.0.0.1.
-    for i, name in enumerate(outputs["api_container_names"]):
+    # The API containers publish nothing: the proxy's one port, on 127.0.0.1, is the way in.
+    for name in outputs["api_container_names"]:
         ports = stack.client.containers.get(name).attrs["NetworkSettings"]["Ports"]
-        assert ports == {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(stack.host_port + i)}]}
+        assert not any(ports.values()), ports
+    proxy = stack.client.containers.get(outputs["proxy_container_name"])
+    published = {k: v for k, v in proxy.attrs["NetworkSettings"]["Ports"].items() if v}
+    assert published == {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(stack.host_port)}]}
+
+
+def test_the_proxy_runs_unprivileged(deployed):
+    stack, outputs = deployed
+    proxy = stack.client.containers.get(outputs["proxy_container_name"])
+    host = proxy.attrs["HostConfig"]
+    assert proxy.attrs["Config"]["User"] == "101:101"
+    assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
+    assert "no-new-privileges:true" in (host.get("SecurityOpt") or [])
+    assert host["Privileged"] is False and host["Memory"] > 0
+    top = proxy.top(ps_args="-o uid,pid,comm")
+    uid_column = top["Titles"].index("UID")
+    assert {row[uid_column] for row in top["Processes"]} == {"101"}, top
+    code, status = exec_out(proxy, ["cat", "/proc/1/status"])
+    assert code == 0 and "CapEff:\t0000000000000000" in status and "NoNewPrivs:\t1" in status
 
 
 @pytest.mark.parametrize("component", ["api", "migrate"])

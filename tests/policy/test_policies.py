@@ -525,8 +525,9 @@ def test_program_declares_what_the_policies_look_at(program_runs):
     components = sorted(
         policy_props.component(r["inputs"]) for r in run.of_type(CONTAINER) + run.of_type(VOLUME)
     )
-    assert components == ["api", "api", "db", "migrate", "volume"]
-    assert len(run.of_type(REMOTE_IMAGE)) == 1 and len(run.of_type(IMAGE)) == 1
+    assert components == ["api", "api", "db", "migrate", "proxy", "volume"]
+    # postgres and nginx are pulled (or found locally); the API image is built
+    assert len(run.of_type(REMOTE_IMAGE)) == 2 and len(run.of_type(IMAGE)) == 1
 
 
 def test_default_stack_passes_every_policy(program_runs, stack_config):

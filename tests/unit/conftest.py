@@ -47,8 +47,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "library:dbMemoryMb": "2048",
             "library:gunicornWorkers": "5",
             "library:gunicornThreads": "2",
+            "library:throttleAnon": "5/second",
+            "library:throttleUser": "off",
             "library:pythonImage": "library-base/python:bookworm",
             "library:postgresImage": "registry.example.com:5000/db/postgres:15.7-bookworm",
+            "library:nginxImage": "library-base/nginx:bookworm",
             "docker:host": "ssh://deploy@library.example.com",
         },
     },
@@ -70,6 +73,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         },
     },
     "preview": {"stack": "dev", "preview": True},
+    "tls": {
+        "stack": "dev",
+        "config": {
+            "library:hostPort": "8443",
+            "library:allowedHosts": "library.example.com",
+            "library:tlsCertificate": "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n",
+            "library:tlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEkeyZq9Zq9\n-----END PRIVATE KEY-----\n",
+        },
+        "secret_keys": ["library:tlsKey"],
+    },
+    "rollback": {"stack": "dev", "config": {"library:apiImage": "sha256:" + "e" * 64}},
 }
 
 

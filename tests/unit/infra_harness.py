@@ -94,6 +94,9 @@ def main() -> int:
                     )
             elif typ in ("docker:index/network:Network", "docker:index/volume:Volume"):
                 state["name"] = state.get("name") or args.name
+                if typ == "docker:index/network:Network":
+                    # What the provider reads back: the subnet the engine assigned.
+                    state["ipamConfigs"] = [{"subnet": "172.30.0.0/16", "gateway": "172.30.0.1"}]
             elif typ == "random:index/randomPassword:RandomPassword":
                 length = int(state.get("length") or 16)
                 state["result"] = ("Zq9" * length)[:length]

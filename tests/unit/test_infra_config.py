@@ -39,9 +39,10 @@ def test_defaults_make_a_working_local_stack(infra_config):
     assert settings.https is False and settings.production is False
     assert settings.docker_host is None
     assert settings.prefix == "library-dev"
-    assert settings.host_ports == (8000, 8001)
-    assert settings.urls == ("http://127.0.0.1:8000/", "http://127.0.0.1:8001/")
     assert settings.url == "http://127.0.0.1:8000/"
+    assert settings.nginx_image == "nginx:1.27-bookworm"
+    assert settings.api_image is None, "build the checkout"
+    assert settings.tls is False and settings.serves_https is False
 
 
 def test_settings_are_frozen(infra_config):
@@ -64,7 +65,7 @@ def test_values_are_parsed_from_config_strings(infra_config):
         },
     )
     assert settings.api_replicas == 3
-    assert settings.host_ports == (18000, 18001, 18002)
+    assert settings.host_port == 18000
     assert settings.api_cpus == 2.5
     assert settings.retain_database_volume is False
     assert settings.https is True
@@ -108,6 +109,15 @@ BAD_VALUES = [
     ("allowedHosts", "http://example.com", ["library:allowedHosts", "schemes", "'http://example.com'"]),
     ("allowedHosts", "example.com:8000", ["library:allowedHosts", "ports", "'example.com:8000'"]),
     ("allowedHosts", "exa mple.com", ["library:allowedHosts"]),
+    ("throttleAnon", "600", ["library:throttleAnon", "N/second|minute|hour|day", "or off", "'600'"]),
+    ("throttleAnon", "600/min", ["library:throttleAnon", "N/second|minute|hour|day", "'600/min'"]),
+    ("throttleAnon", "0/minute", ["library:throttleAnon", "N >= 1", "'0/minute'"]),
+    ("throttleAnon", "-5/minute", ["library:throttleAnon", "N >= 1"]),
+    ("throttleAnon", "ten/second", ["library:throttleAnon", "N/second|minute|hour|day"]),
+    ("throttleAnon", "", ["library:throttleAnon", "or off", "''"]),
+    ("throttleUser", "3000/week", ["library:throttleUser", "N/second|minute|hour|day", "'3000/week'"]),
+    ("throttleUser", "none", ["library:throttleUser", "or off", "'none'"]),
+    ("throttleUser", "5 / minute", ["library:throttleUser", "N/second|minute|hour|day"]),
 ]
 
 
@@ -117,6 +127,21 @@ def test_each_bad_value_is_rejected_with_key_and_accepted_values(infra_config, k
     assert len(problems) == 1, problems
     for fragment in fragments:
         assert fragment in problems[0], (fragment, problems[0])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("5/second", "5/second"), (" 600/minute ", "600/minute"), ("007/hour", "7/hour"),
+     ("100000/day", "100000/day"), ("off", "off"), ("OFF", "off")],
+)
+def test_throttle_rates_are_normalized_for_the_app(infra_config, raw, expected):
+    settings = parse(infra_config, {"throttleAnon": raw, "throttleUser": raw})
+    assert (settings.throttle_anon, settings.throttle_user) == (expected, expected)
+
+
+def test_throttle_defaults_match_the_app_defaults(infra_config):
+    settings = parse(infra_config)
+    assert (settings.throttle_anon, settings.throttle_user) == ("600/minute", "3000/minute")
 
 
 def test_all_problems_are_reported_at_once(infra_config):
@@ -139,11 +164,74 @@ def test_config_error_is_a_run_error_so_the_cli_prints_no_traceback(infra_config
     assert issubclass(infra_config.ConfigError, pulumi.RunError)
 
 
-def test_replica_ports_must_stay_in_range(infra_config):
-    assert parse(infra_config, {"hostPort": "65534", "apiReplicas": "2"}).host_ports == (65534, 65535)
-    problems = problems_for(infra_config, {"hostPort": "65535", "apiReplicas": "2"})
+def test_only_the_proxy_publishes_a_port_so_replicas_do_not_limit_it(infra_config):
+    settings = parse(infra_config, {"hostPort": "65535", "apiReplicas": "20"})
+    assert settings.url == "http://127.0.0.1:65535/"
+
+
+FAKE_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----"
+FAKE_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfake\n-----END PRIVATE KEY-----"
+
+
+def test_tls_at_the_proxy_takes_a_certificate_and_a_secret_key(infra_config):
+    settings = parse(
+        infra_config,
+        {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY, "hostPort": "8443", "allowedHosts": "a.example.com"},
+        secret_keys=["tlsKey"],
+    )
+    assert settings.tls and settings.serves_https and settings.https is False
+    assert settings.url == "https://127.0.0.1:8443/"
+    assert settings.csrf_trusted_origins == ("https://a.example.com:8443",)
+    assert settings.tls_key.startswith("-----BEGIN PRIVATE KEY-----")
+    assert FAKE_KEY not in repr(settings), "the key must not show up in a repr or a traceback"
+    on_443 = parse(infra_config, {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY, "hostPort": "443"})
+    assert on_443.csrf_trusted_origins == ("https://localhost", "https://127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragments"),
+    [
+        ({"tlsCertificate": FAKE_CERTIFICATE}, ["library:tlsKey", "library:tlsCertificate is set", "or neither"]),
+        ({"tlsKey": FAKE_KEY}, ["library:tlsCertificate", "library:tlsKey is set"]),
+        ({"tlsCertificate": "not a pem", "tlsKey": FAKE_KEY}, ["library:tlsCertificate", "PEM certificate"]),
+        ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": "secret"}, ["library:tlsKey", "PEM private key"]),
+        ({"tlsCertificate": FAKE_CERTIFICATE,
+          "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")}, ["library:tlsKey", "passphrase"]),
+    ],
+)
+def test_tls_needs_both_pem_parts(infra_config, raw, fragments):
+    problems = problems_for(infra_config, raw, secret_keys=["tlsKey"])
+    assert len(problems) == 1, problems
+    for fragment in fragments:
+        assert fragment in problems[0]
+    assert "MIIEfake" not in problems[0], "a problem message must not quote the key"
+
+
+def test_tls_key_must_be_a_secret(infra_config):
+    problems = problems_for(infra_config, {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY}, secret_keys=[])
     assert len(problems) == 1
-    assert "library:hostPort" in problems[0] and "at most 65534" in problems[0]
+    assert "library:tlsKey: must be a secret" in problems[0] and "--secret" in problems[0]
+
+
+@pytest.mark.parametrize("image", ["sha256:" + "d" * 64, "library-api:dev", "registry.example.com/library-api:v3"])
+def test_api_image_takes_an_image_id_or_reference(infra_config, image):
+    assert parse(infra_config, {"apiImage": f" {image} "}).api_image == image
+
+
+@pytest.mark.parametrize(
+    ("image", "production", "fragment"),
+    [("https://registry/app:1", "false", "Docker image reference"), ("Library API", "false", "Docker image reference"),
+     ("library-api:latest", "true", "pinned")],
+)
+def test_bad_api_images_are_rejected(infra_config, image, production, fragment):
+    problems = problems_for(infra_config, {"apiImage": image, "production": production, "pythonImage": "python:3.11"})
+    assert len(problems) == 1 and problems[0].startswith("library:apiImage:") and fragment in problems[0]
+
+
+def test_nginx_image_is_checked_like_the_others(infra_config):
+    problems = problems_for(infra_config, {"nginxImage": "nginx", "production": "true", "pythonImage": "python:3.11",
+                                           "postgresImage": "postgres:15"})
+    assert len(problems) == 1 and problems[0].startswith("library:nginxImage:")
 
 
 @pytest.mark.parametrize(
@@ -226,19 +314,9 @@ def test_url_uses_the_bind_address_and_brackets_ipv6(infra_config, bind, url):
     assert parse(infra_config, {"bindAddress": bind}).url == url
 
 
-def test_urls_one_per_replica(infra_config):
-    settings = parse(infra_config, {"apiReplicas": "3", "hostPort": "9000", "bindAddress": "::1"})
-    assert settings.urls == ("http://[::1]:9000/", "http://[::1]:9001/", "http://[::1]:9002/")
-
-
 def test_csrf_trusted_origins_follow_hosts_ports_and_scheme(infra_config):
     plain = parse(infra_config, {"allowedHosts": "localhost,.example.com,*", "apiReplicas": "2"})
-    assert plain.csrf_trusted_origins == (
-        "http://localhost:8000",
-        "http://localhost:8001",
-        "http://*.example.com:8000",
-        "http://*.example.com:8001",
-    )
+    assert plain.csrf_trusted_origins == ("http://localhost:8000", "http://*.example.com:8000")
     tls = parse(infra_config, {"allowedHosts": "api.example.com,.example.com", "https": "true"})
     assert tls.csrf_trusted_origins == ("https://api.example.com", "https://*.example.com")
 
@@ -249,7 +327,9 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "hostPort",
         "bindAddress",
         "pythonImage",
+        "apiImage",
         "postgresImage",
+        "nginxImage",
         "apiMemoryMb",
         "apiCpus",
         "dbMemoryMb",
@@ -258,5 +338,9 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "retainDatabaseVolume",
         "allowedHosts",
         "https",
+        "tlsCertificate",
+        "tlsKey",
         "production",
+        "throttleAnon",
+        "throttleUser",
     ]

@@ -72,12 +72,13 @@ def test_declares_every_resource_once(default):
         "library:infra:AppSecrets": 1,
         "library:infra:Migrations": 1,
         "library:infra:Api": 1,
+        "library:infra:Proxy": 1,
         NETWORK: 1,
         VOLUME: 1,
-        REMOTE_IMAGE: 1,
+        REMOTE_IMAGE: 2,  # postgres, nginx
         IMAGE: 1,
         PASSWORD: 2,
-        CONTAINER: 4,  # db, migration, 2 API replicas
+        CONTAINER: 5,  # db, migration, 2 API replicas, proxy
     }
 
 
@@ -111,7 +112,7 @@ def test_volume_is_named_and_retained_by_default(default, custom):
 def test_every_docker_object_is_labelled_with_project_stack_and_component(program, scenario):
     run = program(scenario).ok()
     stack = "dev" if scenario == "default" else "prod"
-    expected_components = {NETWORK: {"network"}, VOLUME: {"volume"}, CONTAINER: {"db", "migrate", "api"}}
+    expected_components = {NETWORK: {"network"}, VOLUME: {"volume"}, CONTAINER: {"db", "migrate", "api", "proxy"}}
     seen = set()
     for typ, components in expected_components.items():
         for resource in run.of_type(typ):
@@ -120,14 +121,14 @@ def test_every_docker_object_is_labelled_with_project_stack_and_component(progra
             assert labels["org.library.stack"] == stack, resource["name"]
             assert labels["org.library.component"] in components, resource["name"]
             seen.add(labels["org.library.component"])
-    assert seen == {"network", "volume", "db", "migrate", "api"}
+    assert seen == {"network", "volume", "db", "migrate", "api", "proxy"}
 
 
 # ---------------------------------------------------------------------- database
 
 
 def test_postgres_image_is_used_from_the_local_engine_and_kept(default, db):
-    (image,) = default.of_type(REMOTE_IMAGE)
+    (image,) = [r for r in default.of_type(REMOTE_IMAGE) if r["name"] == "database-image"]
     assert image["inputs"]["name"] == "postgres:15-bookworm"
     assert image["inputs"]["keepLocally"] is True
     assert db["property_dependencies"]["image"] == [image["urn"]]
@@ -201,8 +202,11 @@ def test_base_image_comes_from_config(custom):
     assert image["inputs"]["imageName"] == "library-api:prod"
     assert image["inputs"]["build"]["args"]["BASE_IMAGE"] == "library-base/python:bookworm"
     assert image["inputs"]["build"]["args"]["LIBRARY_STACK"] == "prod"
-    (remote,) = custom.of_type(REMOTE_IMAGE)
-    assert remote["inputs"]["name"] == "registry.example.com:5000/db/postgres:15.7-bookworm"
+    remotes = {r["name"]: r["inputs"]["name"] for r in custom.of_type(REMOTE_IMAGE)}
+    assert remotes == {
+        "database-image": "registry.example.com:5000/db/postgres:15.7-bookworm",
+        "proxy-image": "library-base/nginx:bookworm",
+    }
 
 
 # -------------------------------------------------------------------- migrations
@@ -221,6 +225,14 @@ def test_migration_is_a_checked_one_shot_container(migration, default):
     # a new image means a new migration container (and a new run)
     assert inputs["name"] == f"library-dev-migrate-{digest.split(':')[-1][:12]}"
     assert image["urn"] in migration["property_dependencies"]["name"]
+
+
+def test_migration_is_replaced_create_before_delete(migration):
+    # The provider asks for delete-before-replace when a name is given; then
+    # the engine would delete the API replicas (which take the checked result
+    # as an input) before the migration: an outage on every code deployment.
+    assert migration["delete_before_replace_defined"] is True
+    assert migration["delete_before_replace"] is False
 
 
 def test_migration_runs_only_after_the_database_is_healthy(migration, db):
@@ -247,22 +259,20 @@ def test_migration_runs_hardened_like_the_api(migration):
 # --------------------------------------------------------------------------- API
 
 
-def test_api_replicas_and_port_layout(api):
-    assert [c["inputs"]["name"] for c in api] == ["library-dev-api-0", "library-dev-api-1"]
-    assert [c["inputs"]["ports"] for c in api] == [
-        [{"internal": 8000, "external": 8000, "ip": "127.0.0.1", "protocol": "tcp"}],
-        [{"internal": 8000, "external": 8001, "ip": "127.0.0.1", "protocol": "tcp"}],
-    ]
+def test_api_replicas_publish_nothing_and_share_the_api_alias(api, default):
+    (network,) = default.of_type(NETWORK)
+    assert [c["name"] for c in api] == ["api-0", "api-1"]
+    for container in api:
+        assert "ports" not in container["inputs"], "only the proxy publishes a port"
+        assert container["inputs"]["networksAdvanced"] == [{"name": "library-dev", "aliases": ["api"]}]
+        assert network["urn"] in container["property_dependencies"]["networksAdvanced"]
     assert [label_map(c)["org.library.replica"] for c in api] == ["0", "1"]
 
 
-def test_api_replica_count_and_ports_follow_config(custom):
+def test_api_replica_count_follows_config(custom):
     api = custom.containers("api")
-    assert [c["inputs"]["name"] for c in api] == [f"library-prod-api-{i}" for i in range(3)]
-    ports = [c["inputs"]["ports"][0] for c in api]
-    assert [p["external"] for p in ports] == [9000, 9001, 9002]
-    assert {p["ip"] for p in ports} == {"::1"}
-    assert {p["internal"] for p in ports} == {8000}
+    assert [c["name"] for c in api] == [f"api-{i}" for i in range(3)]
+    assert all("ports" not in c["inputs"] for c in api)
 
 
 def test_api_containers_are_hardened(api):
@@ -290,6 +300,22 @@ def test_api_health_wait_restart_and_limits(api, default):
         assert inputs["cpus"] == "1"
 
 
+def test_containers_stop_gracefully_before_docker_kills_them(api, db):
+    # gunicorn gets SIGTERM and finishes in-flight requests within its graceful
+    # timeout; Docker must wait longer than that before a SIGKILL, on
+    # `docker stop` (stopTimeout) as on the provider's delete (destroyGraceSeconds).
+    for container in api:
+        inputs = container["inputs"]
+        graceful = int(envs_of(container)["GUNICORN_GRACEFUL_TIMEOUT"])
+        assert inputs["stopSignal"] == "SIGTERM"
+        assert inputs["stopTimeout"] >= graceful + 5
+        assert inputs["destroyGraceSeconds"] == inputs["stopTimeout"]
+    # PostgreSQL's fast shutdown (the image's SIGINT) writes a checkpoint: more than Docker's default 10 s.
+    assert "stopSignal" not in db["inputs"]
+    assert db["inputs"]["stopTimeout"] >= 30
+    assert db["inputs"]["destroyGraceSeconds"] == db["inputs"]["stopTimeout"]
+
+
 def test_api_limits_follow_config(custom):
     for container in custom.containers("api"):
         assert container["inputs"]["memory"] == 256
@@ -298,11 +324,16 @@ def test_api_limits_follow_config(custom):
     assert db["inputs"]["memory"] == 2048
 
 
-def test_api_replace_semantics_are_explicit(api):
+def test_api_replicas_are_replaced_create_before_delete_and_health_gated(api):
+    # Zero-downtime deployments: a replacement replica is created (no fixed
+    # name, so Pulumi auto-names it and old and new coexist) and must become
+    # healthy (wait + healthcheck) before the engine deletes the old one.
     for container in api:
         assert container["replace_on_changes"] == ["healthcheck", "tmpfs"]
         assert container["delete_before_replace_defined"] is True
-        assert container["delete_before_replace"] is True
+        assert container["delete_before_replace"] is False
+        assert "name" not in container["inputs"], "a fixed name forces delete-before-replace"
+        assert container["inputs"]["wait"] is True and container["inputs"]["healthcheck"]["tests"]
 
 
 def test_api_waits_for_the_checked_migration(api, migration, db):
@@ -320,14 +351,14 @@ def test_api_environment(api, default):
     assert env["DJANGO_HTTPS"] == "false", "plain HTTP is published: no SSL redirect"
     assert env["DJANGO_SECURE_PROXY_SSL_HEADER"] == "false"
     assert env["DJANGO_ALLOWED_HOSTS"] == "localhost,127.0.0.1"
-    assert env["DJANGO_CSRF_TRUSTED_ORIGINS"].split(",") == [
-        "http://localhost:8000",
-        "http://localhost:8001",
-        "http://127.0.0.1:8000",
-        "http://127.0.0.1:8001",
-    ]
+    assert env["DJANGO_CSRF_TRUSTED_ORIGINS"].split(",") == ["http://localhost:8000", "http://127.0.0.1:8000"]
+    # Behind the proxy: forwarded headers only from the stack network, and the
+    # client address for throttling from the proxy's X-Forwarded-For entry.
+    assert env["GUNICORN_FORWARDED_ALLOW_IPS"] == "172.30.0.0/16"
+    assert env["API_NUM_PROXIES"] == "1"
     assert env["GUNICORN_WORKERS"] == "2" and env["GUNICORN_THREADS"] == "4"
     assert int(env["GUNICORN_TIMEOUT"]) > 0 and int(env["DATABASE_CONNECT_TIMEOUT"]) > 0
+    assert (env["API_THROTTLE_ANON"], env["API_THROTTLE_USER"]) == ("600/minute", "3000/minute")
     assert len(env["DJANGO_SECRET_KEY"]) >= 50
     assert env["DATABASE_URL"] == default.output("database_url")["value"]
     assert re.fullmatch(r"postgres://library:[A-Za-z0-9]{32}@db:5432/library", env["DATABASE_URL"])
@@ -342,6 +373,9 @@ def test_api_environment_follows_config(custom):
     assert env["DJANGO_ALLOWED_HOSTS"] == "api.example.com,.example.com"
     assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://api.example.com,https://*.example.com"
     assert env["GUNICORN_WORKERS"] == "5" and env["GUNICORN_THREADS"] == "2"
+    # `https` without TLS here: a TLS proxy in front of ours appends to X-Forwarded-For too.
+    assert env["API_NUM_PROXIES"] == "2"
+    assert (env["API_THROTTLE_ANON"], env["API_THROTTLE_USER"]) == ("5/second", "off")
 
 
 # ----------------------------------------------------------------------- outputs
@@ -350,9 +384,11 @@ def test_api_environment_follows_config(custom):
 def test_stack_outputs(default):
     outputs = default["outputs"]
     assert outputs["url"] == {"value": "http://127.0.0.1:8000/", "secret": False}
-    assert outputs["urls"]["value"] == ["http://127.0.0.1:8000/", "http://127.0.0.1:8001/"]
+    assert "urls" not in outputs, "one URL: the proxy's"
+    assert outputs["proxy_container_name"]["value"] == "library-dev-proxy"
     assert outputs["image"]["value"].startswith("sha256:")
-    assert outputs["api_container_names"]["value"] == ["library-dev-api-0", "library-dev-api-1"]
+    # auto-names (the mock's stand-in for Pulumi's random suffix)
+    assert [re.sub(r"-[0-9a-f]{7}$", "", n) for n in outputs["api_container_names"]["value"]] == ["api-0", "api-1"]
     assert outputs["db_container_name"]["value"] == "library-dev-db"
     assert outputs["network_name"]["value"] == "library-dev"
     assert outputs["volume_name"]["value"] == "library-dev-pgdata"
@@ -361,7 +397,6 @@ def test_stack_outputs(default):
 
 def test_urls_bracket_ipv6_and_name_localhost_for_all_interfaces(custom, program):
     assert custom.output("url")["value"] == "http://[::1]:9000/"
-    assert custom.output("urls")["value"] == [f"http://[::1]:{p}/" for p in (9000, 9001, 9002)]
     assert program("all-interfaces").ok().output("url")["value"] == "http://localhost:8000/"
 
 
@@ -444,3 +479,116 @@ def test_preview_runs(program):
     run = program("preview")
     assert run.error is None, run.error
     assert len(run.containers("api")) == 2
+
+
+# ------------------------------------------------------------- reverse proxy
+
+
+@pytest.fixture(scope="module")
+def proxy(default):
+    (container,) = default.containers("proxy")
+    return container
+
+
+def uploads_of(resource: dict) -> dict[str, object]:
+    return {u["file"]: u["content"] for u in unwrap(resource["inputs"]["uploads"])}
+
+
+def test_the_proxy_owns_the_published_port(proxy, default):
+    inputs = proxy["inputs"]
+    assert inputs["name"] == "library-dev-proxy"
+    assert inputs["ports"] == [{"internal": 8080, "external": 8000, "ip": "127.0.0.1", "protocol": "tcp"}]
+    (network,) = default.of_type(NETWORK)
+    assert inputs["networksAdvanced"] == [{"name": "library-dev"}]
+    assert network["urn"] in proxy["property_dependencies"]["networksAdvanced"]
+    (image,) = [r for r in default.of_type(REMOTE_IMAGE) if r["name"] == "proxy-image"]
+    assert image["inputs"] == {"name": "nginx:1.27-bookworm", "keepLocally": True}
+    assert image["urn"] in proxy["property_dependencies"]["image"]
+
+
+def test_the_proxy_runs_the_generated_config_unprivileged(proxy):
+    inputs = proxy["inputs"]
+    assert inputs["entrypoints"] == ["/usr/sbin/nginx"]
+    assert inputs["command"] == ["-c", "/etc/nginx/library/nginx.conf", "-g", "daemon off;"]
+    assert set(uploads_of(proxy)) == {"/etc/nginx/library/nginx.conf"}
+    assert inputs["user"] == "101:101"
+    assert inputs["capabilities"] == {"drops": ["ALL"]}
+    assert inputs["securityOpts"] == ["no-new-privileges:true"]
+    assert inputs["tmpfs"] == {"/tmp": "rw,noexec,nosuid,size=64m"}
+    # uploads need a writable root: Docker refuses to copy into a read-only one
+    assert inputs.get("readOnly") in (None, False)
+    assert inputs["restart"] == "unless-stopped"
+    assert inputs["wait"] is True and inputs["healthcheck"]["tests"][:2] == ["CMD", "curl"]
+    assert inputs["stopSignal"] == "SIGQUIT" and inputs["destroyGraceSeconds"] >= 5
+    assert label_map(proxy)["org.library.component"] == "proxy"
+
+
+def test_the_proxy_is_replaced_delete_first_and_only_when_its_config_changes(proxy, api):
+    assert proxy["delete_before_replace_defined"] is True and proxy["delete_before_replace"] is True
+    assert proxy["replace_on_changes"] == ["healthcheck", "tmpfs", "uploads"]
+    # Nothing replica-specific in its inputs: a code deployment leaves it alone.
+    text = json.dumps(proxy["inputs"])
+    for container in api:
+        assert container["name"] not in text
+    # It starts after the replicas, so the URL answers when `pulumi up` ends.
+    assert {c["urn"] for c in api} <= set(proxy["dependencies"])
+
+
+def test_nginx_config_balances_re_resolves_retries_and_bounds(proxy):
+    conf = uploads_of(proxy)["/etc/nginx/library/nginx.conf"]
+    for directive in (
+        "resolver 127.0.0.11 valid=1s ipv6=off;",
+        "set $api_upstream api:8000;",
+        "proxy_pass http://$api_upstream;",
+        "proxy_next_upstream error timeout http_502 http_503;",
+        "proxy_next_upstream_tries 3;",
+        "client_max_body_size 64k;",
+        "client_header_timeout 10s;",
+        "client_body_timeout 10s;",
+        "send_timeout 30s;",
+        "keepalive_timeout 15s;",
+        "proxy_connect_timeout 2s;",
+        "proxy_read_timeout 35s;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header Host $http_host;",
+        "gzip on;",
+        "listen 8080;",
+        "listen 127.0.0.1:8081;",
+        "error_page 413 /__proxy_error/413;",
+        "error_page 405 /__proxy_error/405;",  # TRACE, refused by nginx itself: JSON and an Allow header
+        "add_header Allow $proxy_error_allow always;",
+        "pid /tmp/nginx.pid;",
+    ):
+        assert directive in conf, directive
+    assert "non_idempotent" not in conf, "a POST must never be sent twice"
+    assert "application/json" in conf.split("gzip_types", 1)[1].split(";", 1)[0]
+    assert "ssl" not in conf
+
+
+def test_tls_at_the_proxy(program):
+    run = program("tls").ok()
+    (proxy,) = run.containers("proxy")
+    uploads = {u["file"]: u["content"] for u in proxy["inputs"]["uploads"]["__secret__"]} if is_secret(
+        proxy["inputs"]["uploads"]) else None
+    assert uploads is not None, "uploads carrying the private key must be secret"
+    conf = uploads["/etc/nginx/library/nginx.conf"]
+    assert "listen 8080 ssl;" in conf and "ssl_protocols TLSv1.2 TLSv1.3;" in conf
+    assert "ssl_certificate_key /etc/nginx/library/tls.key;" in conf
+    assert unwrap(uploads["/etc/nginx/library/tls.key"]).startswith("-----BEGIN PRIVATE KEY-----")
+    assert uploads["/etc/nginx/library/tls.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    assert run.output("url")["value"] == "https://127.0.0.1:8443/"
+    env = envs_of(run.containers("api")[0])
+    assert env["DJANGO_HTTPS"] == "true" and env["DJANGO_SECURE_PROXY_SSL_HEADER"] == "true"
+    assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == "https://library.example.com:8443"
+    assert env["API_NUM_PROXIES"] == "1"
+
+
+def test_api_image_rolls_back_without_a_build(program):
+    run = program("rollback").ok()
+    image = "sha256:" + "e" * 64
+    assert run.of_type(IMAGE) == [], "nothing is built"
+    assert {c["inputs"]["image"] for c in run.containers("api")} == {image}
+    (migration,) = run.containers("migrate")
+    assert migration["inputs"]["image"] == image, "the migration step still runs, for that image"
+    assert run.output("image")["value"] == image

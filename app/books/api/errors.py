@@ -1,4 +1,8 @@
-"""DRF exception handler: every error is JSON, and nothing a client sends is a 500."""
+"""DRF exception handler: every error is JSON, and nothing a client sends is a 500.
+
+Database errors (OperationalError, InterfaceError) are left to DRF, which
+re-raises them; config.unavailable answers them with a 503 for every view.
+"""
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.response import Response

@@ -1,4 +1,5 @@
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -36,3 +37,22 @@ class StrictOrderingFilter(OrderingFilter):
                                            f"Allowed: {', '.join(sorted(allowed))}, each optionally prefixed by '-'."]}
                 )
         return super().get_ordering(request, queryset, view)
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the
+    filter set's parameters.
+
+    The filter set then filters nothing (no filter here has a default or is
+    required), yet building it and validating its form is a fifth of a list
+    request's Python time: the plain list, the most common request, need not
+    pay for it.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -1,0 +1,196 @@
+"""Traffic and measurements for the load, soak and hostile scenarios (and
+scripts/soak): HTTP sessions that only talk to 127.0.0.1, concurrent book
+writers, a mixed read/write soak, and what the containers say about
+themselves (memory, database sessions).
+
+Every loop here is bounded by a count or a deadline.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import requests
+
+from tests.live.conftest import HTTP_TIMEOUT, isbn13
+
+LOOPBACK_PREFIX = "http://127.0.0.1:"
+
+
+class LoopbackSession(requests.Session):
+    """A keep-alive session that refuses any URL but the published loopback ports."""
+
+    def __init__(self, token: Optional[str] = None):
+        super().__init__()
+        if token:
+            self.headers["Authorization"] = f"Token {token}"
+
+    def request(self, method, url, **kwargs):  # noqa: D102 - requests' signature
+        assert str(url).startswith(LOOPBACK_PREFIX), f"live traffic goes to 127.0.0.1 only, not {url}"
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        kwargs.setdefault("allow_redirects", False)
+        return super().request(method, url, **kwargs)
+
+
+@dataclass
+class Outcome:
+    """What one request got: its status (0 = no HTTP answer) and body."""
+
+    status: int
+    body: str
+    isbn: str = ""
+
+
+def run_clients(clients: int, work: Callable[[int], list[Outcome]]) -> tuple[list[Outcome], float]:
+    """Run `work(client_index)` on `clients` threads; all outcomes and the wall time."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        batches = list(pool.map(work, range(clients)))
+    return [outcome for batch in batches for outcome in batch], time.monotonic() - started
+
+
+def shared_isbns(count: int, seed: int) -> list[str]:
+    """ISBNs every writer tries on purpose: exactly one write of each may win."""
+    return [isbn13(f"979{seed:03d}{i:06d}") for i in range(count)]
+
+
+def write_books(base_url: str, token: str, clients: int, books_per_client: int,
+                contended: list[str], seed: int) -> tuple[list[Outcome], float]:
+    """`clients` threads each POST `books_per_client` books. Every 10th book of
+    every client uses one of the `contended` ISBNs; the others are unique."""
+
+    def writer(client: int) -> list[Outcome]:
+        outcomes = []
+        with LoopbackSession(token) as session:
+            for n in range(books_per_client):
+                if contended and n % 10 == 0:
+                    isbn = contended[(n // 10 + client) % len(contended)]
+                else:
+                    isbn = isbn13(f"978{seed:03d}{client:02d}{n:04d}")
+                book = {"title": f"Load {client}-{n}", "author": f"Writer {client}", "isbn": isbn}
+                try:
+                    response = session.post(f"{base_url}api/books/", json=book)
+                    outcomes.append(Outcome(response.status_code, response.text, isbn))
+                except requests.RequestException as error:
+                    outcomes.append(Outcome(0, repr(error), isbn))
+        return outcomes
+
+    return run_clients(clients, writer)
+
+
+@dataclass
+class SoakTally:
+    statuses: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, what: str, status: int, detail: str = "") -> None:
+        with self.lock:
+            self.requests += 1
+            self.statuses[status] += 1
+            if status == 0 or status >= 500:
+                self.failures.append(f"{what} -> {status} {detail[:200]}")
+
+
+def mixed_traffic(base_url: str, token: str, seconds: float, clients: int, seed: int,
+                  tally: SoakTally, on_tick: Optional[Callable[[float], None]] = None) -> float:
+    """Reads (list, search, filter, detail, page 2, the website) and writes
+    (create, update, delete) until the deadline; `on_tick(elapsed)` runs on
+    the calling thread about once a second (for sampling). Returns the elapsed time."""
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+
+    def client(index: int) -> list[Outcome]:
+        rng = random.Random(seed * 1000 + index)
+        own: list[int] = []
+        n = 0
+        with LoopbackSession(token) as session:
+            while time.monotonic() < deadline:
+                n += 1
+                roll = rng.random()
+                try:
+                    if roll < 0.15:
+                        isbn = isbn13(f"978{seed % 1000:03d}{index:02d}{n % 10000:04d}")
+                        r = session.post(f"{base_url}api/books/",
+                                         json={"title": f"Soak {index}-{n}", "author": f"Soaker {index % 3}", "isbn": isbn})
+                        if r.status_code == 201:
+                            own.append(r.json()["id"])
+                        what = "create"
+                    elif roll < 0.22 and own:
+                        book_id = rng.choice(own)
+                        r = session.patch(f"{base_url}api/books/{book_id}/", json={"subtitle": f"rev {n}"})
+                        what = "update"
+                    elif roll < 0.27 and own:
+                        r = session.delete(f"{base_url}api/books/{own.pop()}/")
+                        what = "delete"
+                    elif roll < 0.45:
+                        r = session.get(f"{base_url}api/books/?search=Soak&page_size=20")
+                        what = "search"
+                    elif roll < 0.55:
+                        r = session.get(f"{base_url}api/books/?author=Soaker%20{index % 3}")
+                        what = "filter"
+                    elif roll < 0.65 and own:
+                        r = session.get(f"{base_url}api/books/{rng.choice(own)}/")
+                        what = "detail"
+                    elif roll < 0.72:
+                        r = session.get(base_url)
+                        what = "website"
+                    else:
+                        r = session.get(f"{base_url}api/books/?page_size={rng.choice((10, 20, 50))}")
+                        what = "list"
+                    tally.add(what, r.status_code, r.text if r.status_code >= 500 else "")
+                except requests.RequestException as error:
+                    tally.add("request", 0, repr(error))
+        return []
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(client, i) for i in range(clients)]
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            if on_tick:
+                on_tick(time.monotonic() - started)
+        for future in futures:
+            future.result()
+    return time.monotonic() - started
+
+
+# --- what the containers say --------------------------------------------------
+
+
+def container_memory_mib(container) -> float:
+    """Memory in use as `docker stats` shows it: usage minus inactive page cache."""
+    stats = container.stats(stream=False)
+    memory = stats["memory_stats"]
+    detail = memory.get("stats", {})
+    cache = detail.get("inactive_file", detail.get("total_inactive_file", 0))  # cgroup v2 / v1
+    return (memory["usage"] - cache) / (1024 * 1024)
+
+
+def psql(db_container, sql: str, user: str = "library", database: str = "library") -> str:
+    """Run one SQL statement in the database container (unaligned, tuples only)."""
+    result = db_container.exec_run(["psql", "-U", user, "-d", database, "-Atc", sql])
+    output = result.output.decode("utf-8", "replace")
+    assert result.exit_code == 0, output
+    return output.strip()
+
+
+def app_db_sessions(db_container, user: str = "library") -> int:
+    """Server processes of the app's database user, other than this psql itself."""
+    return int(psql(db_container, f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}' "
+                                  "AND pid <> pg_backend_pid()"))
+
+
+def gunicorn_capacity(api_containers) -> int:
+    """Sum over the API containers of workers x threads: the most database
+    connections the app can hold (one per thread, CONN_MAX_AGE keeps it)."""
+    total = 0
+    for container in api_containers:
+        env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [])
+        total += int(env.get("GUNICORN_WORKERS", 2)) * int(env.get("GUNICORN_THREADS", 4))
+    return total
