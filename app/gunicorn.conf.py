@@ -34,6 +34,9 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 # Heartbeat files in memory: the root file system is read-only.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# No runtime control socket (gunicornc): nothing to manage from inside a
+# container, and no writable home on a read-only root file system anyway.
+control_socket_disable = True
 # Only the local reverse proxy may set X-Forwarded-* (comma-separated addresses).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
