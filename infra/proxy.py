@@ -218,6 +218,16 @@ http {{
 """
 
 
+#: nginx opens one upstream connection per request (a variable proxy_pass has
+#: no keepalive pool), and each closed one holds its local port in TIME_WAIT
+#: for a minute: at a few hundred requests a second the container's ~28k
+#: ephemeral ports run out ("Cannot assign requested address", then 502s).
+#: Both sysctls are per network namespace, i.e. this container's own.
+UPSTREAM_PORT_SYSCTLS = {
+    "net.ipv4.tcp_tw_reuse": "1",
+    "net.ipv4.ip_local_port_range": "1024 65535",
+}
+
 class Proxy(pulumi.ComponentResource):
     """The nginx container in front of the API replicas."""
 
@@ -286,6 +296,7 @@ class Proxy(pulumi.ComponentResource):
             tmpfs=dict(TMPFS),
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             security_opts=["no-new-privileges:true"],
+            sysctls=dict(UPSTREAM_PORT_SYSCTLS),
             # nginx's graceful shutdown: finish the requests under way.
             stop_signal="SIGQUIT",
             stop_timeout=15,

@@ -506,6 +506,10 @@ def test_the_proxy_owns_the_published_port(proxy, default):
     assert image["urn"] in proxy["property_dependencies"]["image"]
 
 
+def test_the_proxy_can_reuse_upstream_ports_under_sustained_load(proxy):
+    assert proxy["inputs"]["sysctls"] == {"net.ipv4.tcp_tw_reuse": "1", "net.ipv4.ip_local_port_range": "1024 65535"}
+
+
 def test_the_proxy_runs_the_generated_config_unprivileged(proxy):
     inputs = proxy["inputs"]
     assert inputs["entrypoints"] == ["/usr/sbin/nginx"]
