@@ -1,5 +1,7 @@
 """Fixtures shared by every tier."""
 import os
+import secrets
+import socket
 
 import pytest
 
@@ -23,3 +25,23 @@ def require_docker():
 @pytest.fixture(scope="session")
 def docker_client():
     return require_docker()
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free TCP ports on 127.0.0.1."""
+    rng = secrets.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(20000, 40000 - count)
+        socks = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free loopback ports found")

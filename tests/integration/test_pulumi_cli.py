@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +27,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port_block
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "library"
@@ -61,29 +62,6 @@ pytestmark = [
     pytest.mark.docker,
     pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or ""),
 ]
-
-
-def free_port_range(count: int) -> int:
-    """A base port such that base..base+count-1 are all free on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free port range found")
 
 
 def http_get(url: str, timeout_s: float = 60) -> tuple[int, bytes]:
@@ -155,7 +133,7 @@ def deployment(tmp_path_factory):
     }
     opts = auto.LocalWorkspaceOptions(env_vars=env)
     stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(REPO), opts=opts)
-    base_port = free_port_range(REPLICAS)
+    base_port = free_port_block(REPLICAS)
     config = {
         "library:apiReplicas": str(REPLICAS),
         "library:hostPort": str(base_port),

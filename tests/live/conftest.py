@@ -13,14 +13,13 @@ import os
 import re
 import secrets
 import shutil
-import socket
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 import requests
 
-from tests.conftest import require_docker
+from tests.conftest import free_port_block, require_docker
 from tests.live.realizer import RUN_LABEL, run_objects, teardown
 from tests.live.run_program import REPO_ROOT, DeployError, Outputs, copy_repo, deploy
 
@@ -40,26 +39,6 @@ def live_docker():
             pytest.fail(f"REQUIRE_DOCKER=1 but {reason}", pytrace=False)
         pytest.skip(reason)
     return client
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free TCP ports on 127.0.0.1."""
-    rng = secrets.SystemRandom()
-    for _ in range(200):
-        base = rng.randrange(20000, 40000 - count)
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no block of free loopback ports found")
 
 
 class LiveStack:
