@@ -23,6 +23,10 @@ from tests.conftest import free_port_block, require_docker
 from tests.live.realizer import RUN_LABEL, run_objects, teardown
 from tests.live.run_program import REPO_ROOT, DeployError, Outputs, copy_repo, deploy
 
+#: For stacks whose scenario is not throttling: all test traffic comes from one
+#: address (the proxy sees the Docker gateway), and a 429 would not be the fault
+#: under test.
+NO_THROTTLING = {"library:throttleAnon": "off", "library:throttleUser": "off"}
 BASE_IMAGES = ("library-base/python:bookworm", "library-base/postgres:bookworm", "library-base/nginx:bookworm")
 HTTP_TIMEOUT = 10
 

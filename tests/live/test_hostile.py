@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.live.conftest import HTTP_TIMEOUT, http
+from tests.live.conftest import NO_THROTTLING, HTTP_TIMEOUT, http
 from tests.live.test_security import secret_values
 
 pytestmark = pytest.mark.live
@@ -45,7 +45,7 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 def hostile(module_live_stack):
     """A stack without throttling (the fuzzer sends hundreds of requests), a
     token, and the list of every response body the tests saw."""
-    outputs = module_live_stack.deploy(**{"library:throttleUser": "off", "library:throttleAnon": "off"})
+    outputs = module_live_stack.deploy(**NO_THROTTLING)
     token = module_live_stack.api_token(outputs["api_container_names"][0])
     return module_live_stack, outputs, token, []
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from tests.live.conftest import all_books
+from tests.live.conftest import NO_THROTTLING, all_books
 from tests.live.traffic import (
     SoakTally,
     app_db_sessions,
@@ -51,7 +51,7 @@ SESSION_MARGIN = 4
 @pytest.fixture(scope="module")
 def loaded(module_live_stack):
     """A stack without throttling (the load is the point), and a token."""
-    outputs = module_live_stack.deploy(**{"library:throttleUser": "off", "library:throttleAnon": "off"})
+    outputs = module_live_stack.deploy(**NO_THROTTLING)
     token = module_live_stack.api_token(outputs["api_container_names"][0])
     db = module_live_stack.client.containers.get(outputs["db_container_name"])
     return module_live_stack, outputs, token, db

@@ -24,13 +24,12 @@ from typing import Optional
 import pytest
 import requests
 
-from tests.live.conftest import all_books, http, isbn13
+from tests.live.conftest import NO_THROTTLING, all_books, http, isbn13
 from tests.live.traffic import LoopbackSession
 
 pytestmark = pytest.mark.live
 
 TEMPLATE = "app/books/templates/books/book_list.html"
-NO_THROTTLING = {"library:throttleAnon": "off", "library:throttleUser": "off"}
 CLIENTS = 3
 #: Upper bound of any load run (a deployment takes well under a minute here).
 LOAD_MAX_SECONDS = 300
