@@ -7,7 +7,7 @@ normalize to the same stored value and the uniqueness constraint sees them as on
 """
 
 
-def _digits(text: str) -> bool:
+def is_ascii_digits(text: str) -> bool:
     """ASCII 0-9 only: str.isdigit() also admits "²" (int() refuses it: a 500)
     and other scripts' digits ("٣"), which would store a non-canonical ISBN
     that escapes the uniqueness constraint."""
@@ -38,14 +38,14 @@ def normalize_isbn(raw: str) -> str:
         raise InvalidISBN("ISBN must not be empty.")
     if len(compact) == 10:
         body, check = compact[:9], compact[9]
-        if not _digits(body) or not (_digits(check) or check == "X"):
+        if not is_ascii_digits(body) or not (is_ascii_digits(check) or check == "X"):
             raise InvalidISBN("ISBN-10 must be 9 digits followed by a digit or X.")
         if _isbn10_check_digit(body) != check:
             raise InvalidISBN("ISBN-10 check digit is wrong.")
         first_twelve = "978" + body
         return first_twelve + isbn13_check_digit(first_twelve)
     if len(compact) == 13:
-        if not _digits(compact):
+        if not is_ascii_digits(compact):
             raise InvalidISBN("ISBN-13 must be 13 digits.")
         if compact[:3] not in ("978", "979"):
             raise InvalidISBN("ISBN-13 must start with 978 or 979.")

@@ -10,6 +10,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from throttling.rates import parse_rate
+
 from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -174,20 +176,13 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0) or None,
 }
 # "off" (or empty) disables a kind of throttling, e.g. for benchmarks.
-API_THROTTLE_RATES = {
-    scope: (None if rate.lower() in ("", "off", "none") else rate)
-    for scope, rate in (
-        ("anon", env_str("API_THROTTLE_ANON", "600/minute")),
-        ("user", env_str("API_THROTTLE_USER", "3000/minute")),
-    )
-}
-for _scope, _rate in API_THROTTLE_RATES.items():
-    if _rate is not None:
-        _count, _, _period = _rate.partition("/")
-        if not _count.isdigit() or _period[:1] not in ("s", "m", "h", "d"):
-            raise ImproperlyConfigured(
-                f"API_THROTTLE_{_scope.upper()}={_rate!r} is not a rate: use N/second, N/minute, N/hour, N/day or off"
-            )
+API_THROTTLE_RATES = {}
+for _scope, _default in (("anon", "600/minute"), ("user", "3000/minute")):
+    _rate = env_str(f"API_THROTTLE_{_scope.upper()}", _default)
+    try:
+        API_THROTTLE_RATES[_scope] = _rate if parse_rate(_rate) else None
+    except ValueError as error:
+        raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={error}") from None
 
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 # Unfiltered lists of a table larger than this report PostgreSQL's row estimate

@@ -26,8 +26,7 @@ from django.db import connection
 from rest_framework.throttling import BaseThrottle
 
 from .models import ThrottleWindow
-
-PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from .rates import parse_rate
 
 _table = ThrottleWindow._meta.db_table
 UPSERT = (
@@ -35,12 +34,6 @@ UPSERT = (
     f'ON CONFLICT (key, window_start) DO UPDATE SET hits = "{_table}".hits + 1 RETURNING hits'
 )
 FORGET_OLDER_WINDOWS = f'DELETE FROM "{_table}" WHERE key = %s AND window_start < %s'
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'100/minute' -> (100, 60). The settings validated the form at start-up."""
-    count, _, period = rate.partition("/")
-    return int(count), PERIOD_SECONDS[period[0]]
 
 
 class WindowThrottle(BaseThrottle):

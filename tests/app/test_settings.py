@@ -68,6 +68,7 @@ def test_debug_without_a_secret_key_gets_a_random_one():
         ({"DATABASE_CONNECT_TIMEOUT": "0"}, "DATABASE_CONNECT_TIMEOUT=0 must be at least 1"),
         ({"API_THROTTLE_ANON": "lots"}, "API_THROTTLE_ANON='lots' is not a rate"),
         ({"API_THROTTLE_USER": "10/fortnight"}, "API_THROTTLE_USER='10/fortnight' is not a rate"),
+        ({"API_THROTTLE_ANON": "²/minute"}, "API_THROTTLE_ANON='²/minute' is not a rate"),
     ],
 )
 def test_bad_environment_values_are_named(env, message):

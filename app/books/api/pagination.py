@@ -38,6 +38,8 @@ from django.utils.functional import cached_property  # no lock, unlike functools
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+from ..isbn import is_ascii_digits
+
 # The planner's row estimate for a table (see estimate_table_rows). NULL when
 # the table has no statistics yet (never analyzed, or analyzed while empty).
 _PLANNER_ROW_ESTIMATE = """
@@ -58,12 +60,6 @@ _ESTIMATE_OR_EXACT_COUNT = f"""
                 THEN (SELECT COUNT(*) FROM {{table}}) END
     FROM (SELECT (SELECT estimate FROM planner) AS estimate) AS p
 """
-
-
-def is_ascii_digits(text: str) -> bool:
-    """0-9 only. str.isdigit() also admits characters int() refuses ("²"), which
-    would turn a query parameter into a 500 (tests/app/test_fuzz_regressions.py)."""
-    return text.isascii() and text.isdigit()
 
 
 def estimate_table_rows(model, using: str = "default") -> Optional[int]:
