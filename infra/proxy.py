@@ -13,12 +13,17 @@ Why these choices:
   nginx 1.22 has no `server ... resolve` in upstream blocks, which would do
   the same with an upstream's keepalive pool; the variable works everywhere.
 - Retries: `proxy_next_upstream error timeout http_502 http_503` sends a
-  request to the next address when a replica refuses the connection, fails
-  or answers 502/503 (a replica going away, or still starting: it is in DNS
-  from creation, before it is healthy). Non-idempotent requests (POST,
-  PATCH) are retried only when nginx could not send them at all (connection
-  refused), never after a replica may have acted on them (`non_idempotent` is
-  deliberately absent). Tries and time are bounded.
+  request to the next address when a replica refuses the connection, does
+  not answer it, fails or answers 502/503 (a replica going away, or still
+  starting: it is in DNS from creation, before it is healthy). Non-idempotent
+  requests (POST, PATCH) are retried only when nginx could not send them at
+  all (connection refused or not accepted within `proxy_connect_timeout`),
+  never after a replica may have acted on them (`non_idempotent` is
+  deliberately absent). A replica told to stop drains
+  (app/config/draining.py): it ignores new connections, which therefore go to
+  another replica after at most the connect timeout (1 s; a healthy replica
+  on the same host accepts in well under a millisecond, in the kernel), and
+  serves the ones it has. Tries and time are bounded.
 - Limits: client_max_body_size equals the app's 64 KiB body limit (larger is
   a 413 from nginx, before any replica sees it); header, body, send and
   upstream timeouts are bounded, so a slow client cannot hold a connection
@@ -190,7 +195,7 @@ http {{
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_set_header X-Real-IP $remote_addr;
 
-            proxy_connect_timeout 2s;
+            proxy_connect_timeout 1s;
             proxy_send_timeout 30s;
             proxy_read_timeout {UPSTREAM_READ_TIMEOUT_S}s;
             # Another replica when one fails; POST/PATCH only if never sent.

@@ -2,15 +2,14 @@
 
 While clients keep reading and writing through the proxy's published port, a
 redeployment with a code change replaces every API replica new-before-old
-(create-before-delete, health-gated) and not one read fails; a write fails
-only in the one known gap described at assert_no_failed_request. Then a
+(create-before-delete, health-gated) and not one request fails. Then a
 rollback (`apiImage` = the first deployment's image) brings the old code back
 with every book intact, under load as well.
 
 The deployments run through the live harness, which replaces containers the
 way the engine does for this program (see tests/live/realizer.py): what this
 proves is the program's resource options plus nginx's re-resolution and
-retries, on a real engine. Throttling is off for these stacks: the load is
+retries and the replicas' draining on SIGTERM, on a real engine. Throttling is off for these stacks: the load is
 one client address, and a 429 would not be a deployment's fault.
 """
 from __future__ import annotations
@@ -44,6 +43,7 @@ class LoadResult:
     created_ids: list[int] = field(default_factory=list)
     marker_first_seen_s: Optional[float] = None
     seconds: float = 0.0
+    slowest_s: float = 0.0  # the longest request: what routing around a draining replica costs
 
 
 class ContinuousLoad:
@@ -83,11 +83,15 @@ class ContinuousLoad:
         return True
 
     def _call(self, session: requests.Session, what: str, method: str, path: str, expected: int, **kwargs):
+        started = time.monotonic()
         try:
             response = session.request(method, f"{self.base_url}{path}", **kwargs)
         except requests.RequestException as e:
             self._record(what, None, expected, f"{type(e).__name__}: {e}")
             return None
+        finally:
+            with self._lock:
+                self.result.slowest_s = max(self.result.slowest_s, time.monotonic() - started)
         return response if self._record(what, response, expected) else None
 
     def _client(self, client: int) -> None:
@@ -141,31 +145,15 @@ def deploy_under_load(live_stack, base_url: str, token: str, marker: Optional[st
     return outputs, result, deploy_seconds
 
 
-#: What nginx answers when no replica took a request (infra/proxy.py).
-PROXY_GAVE_UP = "502 '{\"detail\": \"The service is unavailable: no API replica answered.\"}'"
+def assert_no_failed_request(result: LoadResult) -> None:
+    """Not one read or write failed: the proxy routed around replicas that
+    were draining (app/config/draining.py) or gone."""
+    assert result.failures == [], (
+        f"{len(result.failures)} of {result.requests} requests failed; first ones:\n"
+        + "\n".join(result.failures[:10]))
 
 
-def assert_no_failed_request(result: LoadResult, replicas_replaced: int) -> None:
-    """Not one read fails; a write fails only in the known gap, at most once per replaced replica.
-
-    The known gap: a connection that reaches an old replica's listen backlog
-    in the instant gunicorn stops listening is reset. nginx retries reads on
-    another replica but, rightly, never resends a write, so that write gets
-    the proxy's 502 (the client may retry it: it was not processed). Closing
-    the listener first on SIGTERM (app/gunicorn.conf.py) shrank the gap from
-    the whole graceful shutdown to that instant; closing it needs the old
-    replica out of the proxy's DNS before it stops (a Pulumi before_delete
-    hook that disconnects it from the network), which is not built yet.
-    """
-    writes = [failure for failure in result.failures if " create: " in failure]
-    others = [failure for failure in result.failures if failure not in writes]
-    assert others == [], (
-        f"{len(others)} of {result.requests} reads failed; first ones:\n" + "\n".join(others[:10]))
-    assert len(writes) <= replicas_replaced and all(w.endswith(PROXY_GAVE_UP) for w in writes), (
-        f"{len(writes)} of {result.requests} writes failed; first ones:\n" + "\n".join(writes[:10]))
-
-
-def test_a_code_deployment_under_load_loses_no_read(live_stack):
+def test_a_code_deployment_under_load_fails_no_request(live_stack):
     first = live_stack.deploy(**NO_THROTTLING)
     base = first["url"]
     token = live_stack.api_token(first["api_container_names"][0])
@@ -177,9 +165,9 @@ def test_a_code_deployment_under_load_loses_no_read(live_stack):
 
     print(f"FIGURE zero-downtime requests={result.requests} failures={len(result.failures)} "
           f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} clients={CLIENTS} "
-          f"writes={len(result.created_ids)} new_code_first_seen_s="
+          f"writes={len(result.created_ids)} slowest_s={result.slowest_s:.2f} new_code_first_seen_s="
           f"{result.marker_first_seen_s if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}")
-    assert_no_failed_request(result, replicas_replaced=len(old_api))
+    assert_no_failed_request(result)
     assert result.requests >= 20 * CLIENTS, "the load did not really run during the deployment"
     assert result.marker_first_seen_s is not None, "the new code was never served while the load ran"
 
@@ -220,8 +208,8 @@ def test_rollback_to_the_previous_image_keeps_the_data(live_stack):
     rolled_back, result, deploy_seconds = deploy_under_load(
         live_stack, base, token, None, **NO_THROTTLING, **{"library:apiImage": v1["image"]})
     print(f"FIGURE rollback requests={result.requests} failures={len(result.failures)} "
-          f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f}")
-    assert_no_failed_request(result, replicas_replaced=live_stack.replicas)
+          f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} slowest_s={result.slowest_s:.2f}")
+    assert_no_failed_request(result)
 
     assert rolled_back["image"] == v1["image"]
     api = live_stack.containers("api")

@@ -551,7 +551,7 @@ def test_nginx_config_balances_re_resolves_retries_and_bounds(proxy):
         "client_body_timeout 10s;",
         "send_timeout 30s;",
         "keepalive_timeout 15s;",
-        "proxy_connect_timeout 2s;",
+        "proxy_connect_timeout 1s;",
         "proxy_read_timeout 35s;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",

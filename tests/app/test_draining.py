@@ -1,0 +1,137 @@
+"""Draining a replica on SIGTERM resets no connection (config/draining.py,
+gunicorn.conf.py's post_worker_init).
+
+The property a zero-downtime deploy needs from a replica that is told to
+stop: every connection it already has is served, and every new one fails
+*before* a request is sent on it (connect timeout or refused), so the proxy
+can send that request, even a POST, to another replica.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from config.draining import accept_queue_length, refuse_new_connections, wait_until_drained
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="socket filters are Linux's")
+
+
+def post(port: int, body: bytes, path: str = "/") -> socket.socket:
+    """Connect and send a whole POST; the response is read later."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return conn
+
+
+def response_of(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    conn.close()
+    return b"".join(chunks)
+
+
+def test_a_refusing_listener_still_serves_the_connections_it_has():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        queued = socket.create_connection(("127.0.0.1", port), timeout=5)
+        queued.sendall(b"made before")
+        time.sleep(0.05)
+        assert accept_queue_length(listener) == 1
+
+        refuse_new_connections(listener)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):  # the SYN is dropped: no connection, nothing sent
+            socket.create_connection(("127.0.0.1", port), timeout=0.5)
+        assert time.monotonic() - started >= 0.45
+        assert accept_queue_length(listener) == 1, "the refused attempt must not be queued"
+        assert wait_until_drained([listener], limit_seconds=0.3) is False
+
+        served, _ = listener.accept()
+        assert served.recv(100) == b"made before"
+        served.sendall(b"answered")
+        assert queued.recv(100) == b"answered"
+        served.close()
+        queued.close()
+        assert accept_queue_length(listener) == 0
+        assert wait_until_drained([listener], quiet_seconds=0.1, limit_seconds=2) is True
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+@pytest.fixture(params=[1, 2], ids=["sync", "gthread"])
+def gunicorn_one_worker(request):
+    """Our gunicorn config serving slow_wsgi with one worker: sync (one thread:
+    later connections wait in the kernel's accept queue) or gthread (the
+    default class; it accepts eagerly and queues in its thread pool)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PORT": str(port), "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": str(request.param),
+           "GUNICORN_LOG_LEVEL": "warning", "PYTHONPATH": os.path.join(REPO, "app")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", os.path.join(REPO, "app", "gunicorn.conf.py"),
+         "--chdir", HERE, "--access-logfile", "/dev/null", "slow_wsgi:application"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            assert response_of(post(port, b"ping")).endswith(b"ok:ping")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"gunicorn did not start:\n{proc.communicate()[0]}")
+            time.sleep(0.1)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def test_sigterm_serves_queued_connections_and_new_ones_fail_before_sending(gunicorn_one_worker):
+    proc, port = gunicorn_one_worker
+    busy = post(port, b"in flight", "/?sleep=1.5")  # takes the only worker
+    time.sleep(0.3)
+    queued = [post(port, f"queued {n}".encode()) for n in range(3)]  # wait in the accept queue
+    time.sleep(0.3)
+
+    proc.send_signal(signal.SIGTERM)  # what `docker stop` sends to the container's PID 1
+    time.sleep(0.3)
+    late_outcomes = []
+
+    def connect_late():
+        started = time.monotonic()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            late_outcomes.append("connected")
+        except OSError as e:  # dropped SYN (timeout) or, once closed, refused
+            late_outcomes.append(f"{type(e).__name__} after {time.monotonic() - started:.1f}s")
+
+    late = threading.Thread(target=connect_late)
+    late.start()
+
+    assert response_of(busy).endswith(b"ok:in flight")
+    for n, conn in enumerate(queued):
+        # With the listener closed at SIGTERM these were reset: the proxy cannot resend a POST.
+        assert response_of(conn).endswith(f"ok:queued {n}".encode())
+    late.join()
+    assert late_outcomes and late_outcomes[0] != "connected", late_outcomes
+    assert proc.wait(timeout=15) == 0, proc.communicate()[0]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
