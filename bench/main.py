@@ -8,7 +8,9 @@ off), then, all in one run:
    counts the SQL statements of list (page_size 10 and 100), detail and
    search requests inside an API container, and drives wrk at fixed
    connections and duration against /healthz (the framework's ceiling here:
-   no database, no view), the book list, a book detail and a search;
+   no database, no view), the book list, a book detail and a search, with
+   the CPU time each part (API containers, database, proxy) spends per
+   request, from the engine's cgroup accounting: what limits the throughput;
 2. grows the data to the large set (1M) and does the same again;
 3. redeploys with two API replicas and measures again;
 4. builds the image three ways (cold, code-only change, naive single stage).
@@ -40,7 +42,7 @@ import requests
 import yaml
 
 from bench import images, probes
-from bench.wrk import LoadShape, measure, require_wrk
+from bench.wrk import LoadShape, require_wrk, run_wrk, warm_up
 from tests.live.conftest import BASE_IMAGES, LiveStack
 from tests.live.realizer import RUN_LABEL
 
@@ -122,15 +124,20 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def throughput_round(url: str, spread: list[int], paths: dict[str, str], shape: LoadShape, label: str) -> dict:
+def throughput_round(url: str, spread: list[int], paths: dict[str, str], shape: LoadShape, label: str,
+                     meter: probes.CpuMeter) -> dict:
     results = {}
     for name, path in paths.items():
         before = load_average()
-        result = measure(url + path, shape, spread)
-        results[name] = {**result.as_dict(), "path": "/" + path, "loadavg_before": before}
+        warm_up(url + path, shape, spread)
+        cpu_before = meter.snapshot()
+        result = run_wrk(url + path, shape, shape.seconds, spread)
+        cpu = meter.per_request(cpu_before, meter.snapshot(), result.requests)
+        results[name] = {**result.as_dict(), "path": "/" + path, "loadavg_before": before,
+                         "cpu_ms_per_request": cpu}
         flag = f"  ({result.failed_requests} failed!)" if result.failed_requests else ""
         log(f"  {label:<22} {('/' + path)[:48]:<48} {result.rps:>9.1f} req/s  p50 {result.p50_ms:.1f} ms  "
-            f"p99 {result.p99_ms:.1f} ms{flag}")
+            f"p99 {result.p99_ms:.1f} ms  CPU ms/request {cpu}{flag}")
     ceiling = results["healthz"]["rps"] or 1
     for name, figures in results.items():
         figures["vs_healthz"] = round(figures["rps"] / ceiling, 3)
@@ -176,14 +183,21 @@ def render(report: dict) -> str:
                  f"{meta['gunicorn']}, apiCpus {meta['api_cpus']} per replica; throttling off")
     lines.append("")
     header = f"{'endpoint':<10} {'rows':>5} {'replicas':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
-             f"{'errors':>6} {'vs /healthz':>11}"
+             f"{'errors':>6} {'vs /healthz':>11}   CPU ms per request: {'api':>5} {'db':>5} {'proxy':>5}  api cores"
     lines += [header, "-" * len(header)]
     for run in report["throughput"]:
         for name, f in run["results"].items():
             errors = sum(f["errors"].values())
+            cpu = f["cpu_ms_per_request"]
+            parts = " ".join(f"{cpu[p]:>5.2f}" if p in cpu else f"{'-':>5}" for p in ("api", "db", "proxy"))
+            api_cores = cpu.get("api", 0) * f["rps"] / 1000
             lines.append(f"{name:<10} {human_rows(run['rows']):>5} {run['replicas']:>8} {f['rps']:>9.1f} "
-                         f"{f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {errors:>6} {f['vs_healthz']:>10.0%}")
+                         f"{f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {errors:>6} {f['vs_healthz']:>10.0%}   "
+                         f"{'':>20} {parts}  {api_cores:>9.2f}")
         lines.append("")
+    lines.append(f"(api cores = API CPU ms per request x req/s: at apiCpus x replicas "
+                 f"= {float(meta['api_cpus'] or 0):g} x replicas the API containers are the limit)")
+    lines.append("")
     lines.append("Queries per request (SQL statements Django sends; db ms = EXPLAIN ANALYZE, each statement)")
     header = f"{'request':<40} {'rows':>5} {'queries':>7}  db ms per statement"
     lines += [header, "-" * len(header)]
@@ -316,26 +330,29 @@ def main(argv: Optional[list[str]] = None) -> int:
             vacuum_s = probes.vacuum_analyze(db)
             report["load_seconds"][str(rows)] = {"load_s": load_s, "vacuum_s": vacuum_s}
 
-        def one_round(rows: int, replicas: int, target_url: str, target_spread: list[int]) -> None:
+        def one_round(rows: int, replicas: int, target_url: str, target_spread: list[int], deployed: dict) -> None:
             paths = endpoint_paths(target_url, args.search)
             if replicas == 1:
                 report["queries"][str(rows)] = query_round(api, target_url, args.search)
+            meter = probes.CpuMeter(client, {
+                "api": list(deployed["api_container_names"]), "db": [deployed["db_container_name"]],
+                "proxy": [deployed["proxy_container_name"]] if deployed.get("proxy_container_name") else []})
             results = throughput_round(target_url, target_spread, paths, shape,
-                                       f"{human_rows(rows)} rows, {replicas} repl.")
+                                       f"{human_rows(rows)} rows, {replicas} repl.", meter)
             report["throughput"].append({"rows": rows, "replicas": replicas, "results": results})
 
         grow_to(args.rows_small, 0)
-        one_round(args.rows_small, 1, url, spread)
+        one_round(args.rows_small, 1, url, spread, outputs)
         if "large" not in args.skip:
             grow_to(args.rows_large, args.rows_small)
-            one_round(args.rows_large, 1, url, spread)
+            one_round(args.rows_large, 1, url, spread, outputs)
         if "replicas" not in args.skip:
             log("bench: redeploying with 2 API replicas")
             outputs = stack.deploy(**{**overrides, "library:apiReplicas": 2})
             url2, spread2, _ = entry_point(outputs)
             wait_ready(url2)
             rows = args.rows_small if "large" in args.skip else args.rows_large
-            one_round(rows, 2, url2, spread2)
+            one_round(rows, 2, url2, spread2, outputs)
         report["setup"]["loadavg_end"] = load_average()
         if "image" not in args.skip:
             log("bench: image builds (cold, code-only change, naive)")

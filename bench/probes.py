@@ -96,3 +96,28 @@ def vacuum_analyze(db_container, user: str = "library", database: str = "library
     exec_checked(db_container, ["psql", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-qc",
                                 "VACUUM (ANALYZE) books_book"], user="postgres")
     return round(time.monotonic() - started, 1)
+
+
+class CpuMeter:
+    """CPU time each part of the deployment spends, from the engine's cgroup
+    accounting (`docker stats`): snapshot before and after a measured run,
+    divide by its requests, and the figure says which part limits the
+    throughput (the API containers are capped at `apiCpus` each)."""
+
+    def __init__(self, client, groups: dict[str, list[str]]):
+        self.client = client
+        # part -> container names, e.g. {"api": [...], "db": [...], "proxy": [...]}
+        self.groups = {part: names for part, names in groups.items() if names}
+
+    def snapshot(self) -> dict[str, float]:
+        """Cumulative CPU milliseconds per part."""
+        totals = {}
+        for part, names in self.groups.items():
+            totals[part] = sum(
+                self.client.api.stats(name, stream=False, one_shot=True)["cpu_stats"]["cpu_usage"]["total_usage"]
+                for name in names) / 1e6
+        return totals
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> dict[str, float]:
+        return {part: round((after[part] - before[part]) / max(requests, 1), 3) for part in before}

@@ -76,9 +76,7 @@ def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: Optional[lis
     )
 
 
-def measure(url: str, shape: LoadShape, spread_ports: Optional[list[int]] = None) -> LoadResult:
-    """A short warm-up (connections, worker caches, the database's buffers),
-    then the measured run."""
+def warm_up(url: str, shape: LoadShape, spread_ports: Optional[list[int]] = None) -> None:
+    """A short run before a measured one: connections, worker caches, the database's buffers."""
     if shape.warmup_seconds > 0:
         run_wrk(url, shape, shape.warmup_seconds, spread_ports)
-    return run_wrk(url, shape, shape.seconds, spread_ports)
