@@ -50,47 +50,28 @@ access_log_format = (
 
 
 def post_worker_init(worker):
-    """On SIGTERM, drain before the graceful exit: refuse new connections,
-    serve every connection already made, then let gunicorn finish in-flight
-    requests and close.
+    """On SIGTERM, stop listening at once, then finish in-flight requests.
 
-    gunicorn alone stops accepting at once but keeps the listening socket
-    open until the worker exits: connections that arrive meanwhile (the
-    proxy still resolves this replica until its container is gone) wait in
-    the kernel's accept queue and are reset at exit, after the proxy sent
-    them a request it cannot resend if it is a write. See config/draining.py.
+    gunicorn's graceful stop only stops *accepting*: the listening socket
+    stays open until the worker exits, so connections that arrive meanwhile
+    (the proxy still resolves this replica until its container is gone) wait
+    in the kernel's accept queue and are reset at exit. The proxy cannot
+    retry a write it has already sent. Closing the socket first makes those
+    connections *refused* instead, which the proxy retries on another
+    replica, writes included. What is left, a connection queued in the very
+    instant of the close, is closed by the deployment draining the listener
+    before it stops a replica (config/draining.py, infra/drain_hook.py).
     """
     import signal
-    import threading
-
-    from config.draining import refuse_new_connections, wait_until_drained
 
     graceful_exit = signal.getsignal(signal.SIGTERM)
-    drain_limit = _int("GUNICORN_DRAIN_LIMIT_SECONDS", 5)
-    draining = threading.Event()
-    # gunicorn's wrappers hold the raw sockets in `.sock`.
-    listeners = [getattr(listener, "sock", listener) for listener in worker.sockets]
 
-    def drain_then_exit(signum, frame):
-        if draining.is_set():
-            return
-        draining.set()
-        try:
-            for listener in listeners:
-                refuse_new_connections(listener)
-        except OSError as e:  # no socket filters here: at least refuse from now on
-            worker.log.warning("cannot drain the listener (%s); closing it instead", e)
-            for listener in listeners:
-                listener.close()
-            graceful_exit(signum, frame)
-            return
+    def stop_listening_then_exit(signum, frame):
+        for listener in worker.sockets:
+            # The raw socket only: gunicorn's wrapper stays usable for its own cleanup.
+            raw = getattr(listener, "sock", None)
+            if raw is not None:
+                raw.close()
+        graceful_exit(signum, frame)
 
-        def finish():
-            if not wait_until_drained(listeners, limit_seconds=drain_limit):
-                worker.log.warning("connections still waiting after %s s of draining", drain_limit)
-            graceful_exit(signum, None)
-
-        # The worker's loop keeps accepting meanwhile; a signal handler must not block.
-        threading.Thread(target=finish, name="drain", daemon=True).start()
-
-    signal.signal(signal.SIGTERM, drain_then_exit)
+    signal.signal(signal.SIGTERM, stop_listening_then_exit)

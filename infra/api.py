@@ -12,7 +12,10 @@ Why these choices:
   after their replacements exist (at the end of the update). The provider
   stops an old replica with SIGTERM and `destroy_grace_seconds`, so gunicorn
   finishes the requests under way; the proxy retries what a vanishing
-  replica refuses on another one. A name given explicitly would make the
+  replica refuses on another one. Just before that, a `before_delete` hook
+  drains it (drain_hook.py): new connections are dropped (the proxy sends
+  them elsewhere, writes included) and queued ones served, so the stop
+  resets no connection the proxy has sent a write on. A name given explicitly would make the
   Docker provider replace delete-before-create (the old name must be free
   first), hence no `name`.
 - Each replica waits for its healthcheck (/healthz) to pass (`wait=True`), so
@@ -30,8 +33,9 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
-from app_env import API_STOP_TIMEOUT_SECONDS, hardening
+from app_env import API_STOP_TIMEOUT_SECONDS, APP_PORT, hardening
 from config import Settings
+from drain_hook import make_drain_hook
 from labels import labels
 
 HEALTHCHECK = [
@@ -65,6 +69,12 @@ class Api(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__("library:infra:Api", name, None, opts)
+        # Before Pulumi deletes a replica (replaced, or fewer replicas), drain it.
+        drain = make_drain_hook(
+            docker_host=settings.docker_host,
+            port=APP_PORT,
+            labels={item["label"]: item["value"] for item in labels(settings, "api-drain")},
+        )
         self.containers = []
         for index in range(settings.api_replicas):
             self.containers.append(
@@ -107,6 +117,7 @@ class Api(pulumi.ComponentResource):
                         depends_on=depends_on,
                         delete_before_replace=False,  # create-before-delete: see module doc
                         replace_on_changes=["healthcheck", "tmpfs"],
+                        hooks=pulumi.ResourceHookBinding(before_delete=[drain]),
                     ),
                 )
             )

@@ -23,7 +23,10 @@ Why these choices:
   (app/config/draining.py): it ignores new connections, which therefore go to
   another replica after at most the connect timeout (1 s; a healthy replica
   on the same host accepts in well under a millisecond, in the kernel), and
-  serves the ones it has. Tries and time are bounded.
+  serves the ones it has. Each address is tried at most once per request
+  (`proxy_next_upstream_tries 0`: no count below the number of replicas,
+  since during a deploy every old replica may be draining at once), within
+  10 s in all.
 - Limits: client_max_body_size equals the app's 64 KiB body limit (larger is
   a 413 from nginx, before any replica sees it); header, body, send and
   upstream timeouts are bounded, so a slow client cannot hold a connection
@@ -200,7 +203,7 @@ http {{
             proxy_read_timeout {UPSTREAM_READ_TIMEOUT_S}s;
             # Another replica when one fails; POST/PATCH only if never sent.
             proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries 3;
+            proxy_next_upstream_tries 0;
             proxy_next_upstream_timeout 10s;
             proxy_buffering on;
             proxy_buffers 16 16k;

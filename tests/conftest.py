@@ -1,7 +1,10 @@
 """Fixtures shared by every tier."""
+import importlib.util
 import os
 import secrets
 import socket
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +48,19 @@ def free_port_block(count: int) -> int:
             for s in socks:
                 s.close()
     raise RuntimeError("no block of free loopback ports found")
+
+
+INFRA = Path(__file__).resolve().parents[1] / "infra"
+
+
+def load_infra_module(filename: str):
+    """An infra/ module under a private name (`library_infra_<name>`).
+
+    Putting infra/ on sys.path would make `import config` ambiguous with the
+    Django project's `config` package, so no test does that.
+    """
+    spec = importlib.util.spec_from_file_location(f"library_infra_{Path(filename).stem}", INFRA / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module

@@ -1,11 +1,11 @@
-"""Drain a listening socket without resetting a connection (Linux).
+"""Drain a replica's listening socket before it is stopped (Linux).
 
 Why: a replica being replaced must stop taking connections *before* it
 stops listening. Closing a listening socket resets every connection still
 waiting in its accept queue; the reverse proxy has already sent a request on
 such a connection and, rightly, never resends a write (POST) it sent, so the
-client would get a 502. Refusing new connections by closing first only
-shrinks that window to an instant.
+client would get a 502. gunicorn closing its listener at once on SIGTERM
+(gunicorn.conf.py) only shrinks that window to an instant.
 
 The order that leaves no window:
 1. ``refuse_new_connections``: a socket filter on the listener drops every
@@ -13,22 +13,36 @@ The order that leaves no window:
    connect times out or, once the listener is gone, is refused, and the
    proxy tries another replica, writes included (nothing was sent).
    Handshakes already under way still complete.
-2. Keep accepting until ``accept_queue_length`` has stayed 0 for a moment
-   (``wait_until_drained``): every connection made before step 1 is served.
-3. Only then stop accepting and close (gunicorn's graceful exit).
+2. The server keeps accepting meanwhile; ``wait_until_drained`` returns once
+   the accept queue has stayed empty for a moment: every connection made
+   before step 1 has been taken.
+3. Only then is the replica stopped (SIGTERM: gunicorn finishes the requests
+   under way and exits).
 
-Unprivileged: a classic BPF socket filter needs no capability, so it works
-in a container with every capability dropped.
+Attaching a filter to a TCP socket needs CAP_NET_ADMIN (Linux since commit
+5d39580f68e6), which the replicas do not have: they run with every
+capability dropped. So the deployment does it from outside, just before it
+deletes a replica (infra/drain_hook.py): a short-lived helper container from
+the same image joins the replica's network and PID namespaces with
+NET_ADMIN, SYS_PTRACE and DAC_READ_SEARCH, finds the process holding the
+listening socket, borrows the socket (pidfd_getfd: the very same socket, not
+a copy) and runs ``python -m config.draining --port 8000``. The replica itself
+keeps no capability.
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
+import json
+import os
 import socket
 import struct
+import sys
 import time
 from collections.abc import Iterable
 
 SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 
 #: Classic BPF, run on the TCP header of each segment reaching the listener:
 #: drop a segment whose flags have SYN without ACK (a new connection),
@@ -48,12 +62,17 @@ _SYN_DROP_PROGRAM = (
 # established connections waiting to be accepted (the kernel's sk_ack_backlog).
 _TCP_INFO_SIZE = 104
 _TCPI_UNACKED_OFFSET = 24
+_TCP_LISTEN = "0A"
+
+
+class DrainError(Exception):
+    """The listener could not be drained; the message says why."""
 
 
 def refuse_new_connections(listener: socket.socket) -> None:
     """Drop every new connection attempt to ``listener`` from now on.
 
-    Raises OSError where socket filters are not supported (not Linux).
+    Needs CAP_NET_ADMIN; raises DrainError without it.
     """
     program = (ctypes.c_uint64 * len(_SYN_DROP_PROGRAM))()
     packed = b"".join(struct.pack("HBBI", *instruction) for instruction in _SYN_DROP_PROGRAM)
@@ -61,7 +80,10 @@ def refuse_new_connections(listener: socket.socket) -> None:
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
     # (the kernel copies the instructions during the call)
     fprog = struct.pack("HL", len(_SYN_DROP_PROGRAM), ctypes.addressof(program))
-    listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    except PermissionError:
+        raise DrainError("attaching a socket filter needs CAP_NET_ADMIN") from None
 
 
 def accept_queue_length(listener: socket.socket) -> int:
@@ -93,3 +115,80 @@ def wait_until_drained(
             return True
         time.sleep(poll_seconds)
     return False
+
+
+def find_listener(port: int, proc: str = "/proc") -> tuple[int, int]:
+    """(pid, fd) of a process holding the TCP socket listening on ``port``
+    in this network namespace."""
+    inodes = set()
+    for table in ("net/tcp", "net/tcp6"):
+        try:
+            with open(os.path.join(proc, table)) as f:
+                rows = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == _TCP_LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        raise DrainError(f"nothing listens on TCP port {port} here")
+    for pid in sorted((int(p) for p in os.listdir(proc) if p.isdigit()), reverse=True):
+        if pid == os.getpid():
+            continue
+        fd_dir = os.path.join(proc, str(pid), "fd")
+        try:
+            for fd in os.listdir(fd_dir):
+                if os.readlink(os.path.join(fd_dir, fd)) in inodes:
+                    return pid, int(fd)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the process has gone
+        except PermissionError:
+            raise DrainError(f"cannot read {fd_dir}: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH") from None
+    raise DrainError(f"no process visible here holds the socket listening on port {port} "
+                     f"(share the replica's PID namespace)")
+
+
+def borrow_socket(pid: int, fd: int) -> socket.socket:
+    """The socket behind another process's ``fd`` (pidfd_getfd: the same
+    open socket, so a filter attached here applies to its owner)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        borrowed = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if borrowed < 0:
+            errno = ctypes.get_errno()
+            raise DrainError(f"pidfd_getfd({pid}, {fd}) failed: {os.strerror(errno)}")
+    finally:
+        os.close(pidfd)
+    return socket.socket(fileno=borrowed)
+
+
+def drain(port: int, *, quiet_seconds: float = 0.2, limit_seconds: float = 10.0) -> dict:
+    """Refuse new connections to whatever listens on ``port`` here and wait
+    until its accept queue is empty. Returns what was done (for the log)."""
+    started = time.monotonic()
+    pid, fd = find_listener(port)
+    with borrow_socket(pid, fd) as listener:
+        refuse_new_connections(listener)
+        drained = wait_until_drained([listener], quiet_seconds=quiet_seconds, limit_seconds=limit_seconds)
+    return {"port": port, "pid": pid, "drained": drained, "seconds": round(time.monotonic() - started, 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m config.draining", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--quiet-seconds", type=float, default=0.2)
+    parser.add_argument("--limit-seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    try:
+        result = drain(args.port, quiet_seconds=args.quiet_seconds, limit_seconds=args.limit_seconds)
+    except DrainError as error:
+        print(json.dumps({"port": args.port, "error": str(error)}), flush=True)
+        return 1
+    print(json.dumps(result), flush=True)
+    return 0 if result["drained"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

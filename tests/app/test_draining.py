@@ -1,13 +1,20 @@
-"""Draining a replica on SIGTERM resets no connection (config/draining.py,
-gunicorn.conf.py's post_worker_init).
+"""Draining a replica before it stops resets no connection (config/draining.py).
 
-The property a zero-downtime deploy needs from a replica that is told to
-stop: every connection it already has is served, and every new one fails
+The property a zero-downtime deploy needs from a replica that is about to be
+stopped: every connection it already has is served, and every new one fails
 *before* a request is sent on it (connect timeout or refused), so the proxy
-can send that request, even a POST, to another replica.
+can send that request, even a POST, to another replica. Without draining, a
+stop resets the connections still queued, which the first gunicorn test
+shows, so that the draining one cannot pass by accident.
+
+Attaching the socket filter needs CAP_NET_ADMIN, and borrowing gunicorn's
+socket needs to see and trace its process: these tests run the drain the way
+the deployment's helper does, as root in the same network and PID namespace
+(here: the test machine's). They skip, with the reason, without root.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -23,7 +30,10 @@ from config.draining import accept_queue_length, refuse_new_connections, wait_un
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="socket filters are Linux's")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="socket filters and pidfd_getfd are Linux's"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="draining needs CAP_NET_ADMIN and CAP_SYS_PTRACE: run as root"),
+]
 
 
 def post(port: int, body: bytes, path: str = "/") -> socket.socket:
@@ -72,6 +82,18 @@ def test_a_refusing_listener_still_serves_the_connections_it_has():
         socket.create_connection(("127.0.0.1", port), timeout=2)
 
 
+def test_without_cap_net_admin_refusing_says_what_is_missing():
+    # What a replica itself would get: it runs with every capability dropped.
+    code = ("import socket, sys; sys.path.insert(0, 'app'); from config.draining import *\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "try: refuse_new_connections(s)\nexcept DrainError as e: print(e)")
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                             sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0 and "setpriv" in result.stderr:
+        pytest.skip(f"setpriv unavailable: {result.stderr.strip()}")
+    assert result.stdout.strip() == "attaching a socket filter needs CAP_NET_ADMIN", result.stderr
+
+
 @pytest.fixture(params=[1, 2], ids=["sync", "gthread"])
 def gunicorn_one_worker(request):
     """Our gunicorn config serving slow_wsgi with one worker: sync (one thread:
@@ -97,22 +119,39 @@ def gunicorn_one_worker(request):
                 pytest.fail(f"gunicorn did not start:\n{proc.communicate()[0]}")
             time.sleep(0.1)
     try:
-        yield proc, port
+        yield proc, port, request.param
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
 
 
-def test_sigterm_serves_queued_connections_and_new_ones_fail_before_sending(gunicorn_one_worker):
-    proc, port = gunicorn_one_worker
-    busy = post(port, b"in flight", "/?sleep=1.5")  # takes the only worker
+def busy_and_queued(port: int) -> tuple[socket.socket, list[socket.socket]]:
+    busy = post(port, b"in flight", "/?sleep=1.5")  # takes a worker thread
     time.sleep(0.3)
-    queued = [post(port, f"queued {n}".encode()) for n in range(3)]  # wait in the accept queue
+    queued = [post(port, f"queued {n}".encode()) for n in range(3)]  # sync: wait in the accept queue
     time.sleep(0.3)
+    return busy, queued
 
-    proc.send_signal(signal.SIGTERM)  # what `docker stop` sends to the container's PID 1
-    time.sleep(0.3)
+
+# sync only: gthread accepts eagerly, so nothing waits in the kernel's queue to be reset.
+@pytest.mark.parametrize("gunicorn_one_worker", [1], ids=["sync"], indirect=True)
+def test_without_draining_a_stop_resets_queued_connections(gunicorn_one_worker):
+    proc, port, _ = gunicorn_one_worker
+    busy, queued = busy_and_queued(port)
+    proc.send_signal(signal.SIGTERM)
+    assert response_of(busy).endswith(b"ok:in flight")
+    with pytest.raises(ConnectionResetError):
+        for conn in queued:
+            response_of(conn)
+
+
+def test_draining_then_stopping_serves_every_connection(gunicorn_one_worker):
+    proc, port, _ = gunicorn_one_worker
+    busy, queued = busy_and_queued(port)
+    drain = subprocess.Popen([sys.executable, "-m", "config.draining", "--port", str(port)],
+                             cwd=os.path.join(REPO, "app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.2)
     late_outcomes = []
 
     def connect_late():
@@ -125,13 +164,25 @@ def test_sigterm_serves_queued_connections_and_new_ones_fail_before_sending(guni
 
     late = threading.Thread(target=connect_late)
     late.start()
+    out, err = drain.communicate(timeout=30)
+    assert drain.returncode == 0, (out, err)
+    report = json.loads(out)
+    assert report["drained"] is True and report["port"] == port
 
+    proc.send_signal(signal.SIGTERM)  # what `docker stop` sends once the hook has drained
     assert response_of(busy).endswith(b"ok:in flight")
     for n, conn in enumerate(queued):
-        # With the listener closed at SIGTERM these were reset: the proxy cannot resend a POST.
         assert response_of(conn).endswith(f"ok:queued {n}".encode())
     late.join()
     assert late_outcomes and late_outcomes[0] != "connected", late_outcomes
     assert proc.wait(timeout=15) == 0, proc.communicate()[0]
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_draining_a_port_nobody_listens_on_is_a_clear_error():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = subprocess.run([sys.executable, "-m", "config.draining", "--port", str(port)],
+                            cwd=os.path.join(REPO, "app"), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {"port": port, "error": f"nothing listens on TCP port {port} here"}

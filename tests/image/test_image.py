@@ -7,6 +7,8 @@ import urllib.request
 
 import pytest
 
+from tests.conftest import load_infra_module
+
 from .conftest import HARDENED
 
 pytestmark = pytest.mark.docker
@@ -54,6 +56,33 @@ def test_migrate_then_serve_hardened(docker_client, image, network, labels, data
     assert "NoNewPrivs:\t1" in status_lines
     logs = api.logs().decode()
     assert env["DJANGO_SECRET_KEY"] not in logs
+
+
+def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, network, labels, database_url):
+    """What the deployment's before_delete hook does (infra/drain_hook.py),
+    against the image as built and run: the replica keeps every capability
+    dropped; the helper joins it with exactly the ones it needs, attaches the
+    filter to gunicorn's own listening socket, and new connections are
+    dropped while the replica still runs; the stop that follows is clean."""
+    drain_hook = load_infra_module("drain_hook.py")
+    api = docker_client.containers.run(image, detach=True, environment=app_env(database_url), network=network.name,
+                                       labels=labels, ports={"8000/tcp": ("127.0.0.1", None)}, **HARDENED)
+    wait_until_healthy(docker_client, api)
+    probe = ["python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=1); print('open')"]
+    assert api.exec_run(probe).output.decode().strip() == "open"
+
+    helper_labels = {**labels, "org.library.component": "api-drain"}
+    report = drain_hook.drain_replica(docker_client, api.id, api.image.id, 8000, helper_labels)
+    assert report["drained"] is True and report["port"] == 8000 and report["seconds"] < 5, report
+    assert docker_client.containers.list(all=True, filters={"label": "org.library.component=api-drain"}) == [], \
+        "the helper must not outlive the drain"
+
+    refused = api.exec_run(probe)  # still running, but new connections are dropped
+    assert refused.exit_code != 0 and b"timed out" in refused.output, refused.output.decode()
+    api.reload()
+    assert api.status == "running"
+    api.stop(timeout=15)
+    assert api.wait(timeout=5)["StatusCode"] == 0
 
 
 def test_missing_secret_key_fails_fast_with_a_clear_message(docker_client, image, labels):

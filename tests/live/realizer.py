@@ -44,7 +44,9 @@ since the Pulumi runtime's settings are process-global).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -202,6 +204,8 @@ CONTAINER_KEYS = {
 CONTAINER_UPLOAD_KEYS = {"file", "content", "contentBase64", "executable", "permissions", "source", "sourceHash"}
 #: The provider's stop grace for a container, kept on it for a later delete.
 GRACE_LABEL = "org.library.live-destroy-grace"
+#: The names of its before_delete resource hooks, kept on it as the engine keeps them in state.
+BEFORE_DELETE_LABEL = "org.library.live-before-delete"
 CONTAINER_HEALTHCHECK_KEYS = {"tests", "interval", "timeout", "retries", "startPeriod", "startInterval"}
 CONTAINER_PORT_KEYS = {"internal", "external", "ip", "protocol"}
 CONTAINER_NETWORK_KEYS = {"name", "aliases", "ipv4Address", "ipv6Address"}
@@ -243,6 +247,10 @@ class Realizer(Mocks):
         #: URN -> id of the container that is the resource after this deployment.
         self.current: dict[str, str] = {}
         self.failures: list[str] = []  # root causes, in order
+        #: The program's resource hooks by name (run_program.py records them as they register).
+        self.hooks: dict[str, Any] = {}
+        #: Every before_delete hook run: {"hook", "container", "seconds"}.
+        self.hook_runs: list[dict] = []
 
     # --- Mocks interface -------------------------------------------------
 
@@ -694,6 +702,7 @@ class Realizer(Mocks):
             })
         labels = self._labels(urn, label_map(i.get("labels"), what))
         labels[GRACE_LABEL] = str(as_int(i.get("destroyGraceSeconds", 0), f"{what} destroyGraceSeconds"))
+        labels[BEFORE_DELETE_LABEL] = ",".join((getattr(self._local, "options", None) or {}).get("beforeDelete", []))
         try:
             created = self.api.create_container(
                 image, command=i.get("command") or None, entrypoint=i.get("entrypoints") or None,
@@ -807,10 +816,13 @@ class Realizer(Mocks):
             raise RealizeError(f"{what}: unable to upload {path} into {cname!r}: {e.explanation or e}") from None
 
     def delete_container(self, container: dict) -> None:
-        """Delete as the provider does: stop with the container's
-        destroyGraceSeconds (unless it was attached), then remove."""
+        """Delete as the engine and the provider do: the resource's
+        before_delete hooks first (a failing one fails the delete), then stop
+        with the container's destroyGraceSeconds (unless it was attached),
+        then remove."""
         cid, cname = container["Id"], container["Names"][0].lstrip("/")
         labels = container.get("Labels") or {}
+        self._run_before_delete_hooks(container)
         grace = int(labels.get(GRACE_LABEL) or 0)
         try:
             if grace > 0 and container.get("State") == "running":
@@ -819,6 +831,31 @@ class Realizer(Mocks):
             log.info("deleted container %s", cname)
         except docker.errors.NotFound:
             pass
+
+    def _run_before_delete_hooks(self, container: dict) -> None:
+        from pulumi.resource_hooks import ResourceHookArgs
+
+        cid, cname = container["Id"], container["Names"][0].lstrip("/")
+        labels = container.get("Labels") or {}
+        for name in filter(None, (labels.get(BEFORE_DELETE_LABEL) or "").split(",")):
+            hook = self.hooks.get(name)
+            if hook is None:
+                raise RealizeError(f"container {cname}: its before_delete hook {name!r} is not registered "
+                                   f"by the program (the engine would fail the delete)")
+            started = time.monotonic()
+            args = ResourceHookArgs(
+                urn=labels.get(URN_LABEL, ""), id=cid, name=cname, type="docker:index/container:Container",
+                old_outputs={"name": cname, "image": container.get("ImageID")})
+            try:
+                result = hook.callback(args)
+                if inspect.isawaitable(result):
+                    asyncio.run(result)
+            except Exception as e:
+                raise RealizeError(f"container {cname}: before_delete hook {name!r} failed: "
+                                   f"{type(e).__name__}: {e}") from e
+            with self._lock:
+                self.hook_runs.append({"hook": name, "container": cname,
+                                       "seconds": round(time.monotonic() - started, 2)})
 
     def delete_replaced(self) -> list[str]:
         """After a successful deployment: delete the containers that a
@@ -1104,16 +1141,22 @@ def teardown(run_id: str, remove_volumes: bool = False, client: Optional[docker.
     return removed
 
 
-def prune_undeclared(run_id: str, declared_urns: set[str], client: Optional[docker.DockerClient] = None) -> list[str]:
+def prune_undeclared(run_id: str, declared_urns: set[str], client: Optional[docker.DockerClient] = None,
+                     delete_container: Optional[Any] = None) -> list[str]:
     """After a successful deployment: remove the run's containers and networks
-    whose URN the program no longer declares (what ``pulumi up`` would delete)."""
+    whose URN the program no longer declares (what ``pulumi up`` would delete).
+    ``delete_container``: how to delete a container (a Realizer's, with its
+    hooks and stop grace); without it, a forced removal."""
     client = client or docker.from_env()
     api = client.api
     flt = {"label": f"{RUN_LABEL}={run_id}"}
     gone = []
     for c in api.containers(all=True, filters=flt):
         if (c.get("Labels") or {}).get(URN_LABEL) not in declared_urns:
-            api.remove_container(c["Id"], v=True, force=True)
+            if delete_container is not None:
+                delete_container(c)
+            else:
+                api.remove_container(c["Id"], v=True, force=True)
             gone.append(c["Names"][0].lstrip("/"))
     for n in api.networks(filters=flt):
         if (n.get("Labels") or {}).get(URN_LABEL) not in declared_urns:

@@ -156,6 +156,7 @@ def _make_monitor(realizer):
             realizer._local.options = {
                 "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                 "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
+                "beforeDelete": list(request.hooks.before_delete),
             }
             try:
                 id_, state = self.mocks.new_resource(args)
@@ -179,6 +180,21 @@ def _make_monitor(realizer):
             return empty_pb2.Empty()
 
     return RealizingMonitor(realizer)
+
+
+def _remember_resource_hooks(realizer) -> None:
+    """Hand the program's resource hooks to the realizer by name, as the
+    engine knows them, so that it can run a resource's before_delete hooks
+    when it deletes the resource (registration itself goes on as usual)."""
+    import pulumi.resource_hooks as resource_hooks
+
+    register = resource_hooks.register_resource_hook
+
+    def register_and_remember(hook):
+        realizer.hooks[hook.name] = hook
+        return register(hook)
+
+    resource_hooks.register_resource_hook = register_and_remember
 
 
 def _integral(value: Any) -> Any:
@@ -215,6 +231,7 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
     global _REALIZER
     _REALIZER = realizer
     monitor = _make_monitor(realizer)
+    _remember_resource_hooks(realizer)
     pulumi.runtime.set_all_config(config, secret_keys)
     settings = MockSettings(
         monitor=monitor,
@@ -245,11 +262,12 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
     secret_names = sorted(k for k, v in raw.items() if is_secret(v))
     # The engine's delete phase: replaced containers, then undeclared ones.
     pruned = realizer.delete_replaced()
-    pruned += prune_undeclared(run_id, realizer.registered_urns, realizer.client)
+    pruned += prune_undeclared(run_id, realizer.registered_urns, realizer.client, realizer.delete_container)
     return {
         "outputs": outputs,
         "secretOutputs": secret_names,
         "pruned": pruned,
+        "hookRuns": realizer.hook_runs,
         "created": [list(x) for x in realizer.created],
         "seconds": round(elapsed, 1),
     }

@@ -8,8 +8,9 @@ with every book intact, under load as well.
 
 The deployments run through the live harness, which replaces containers the
 way the engine does for this program (see tests/live/realizer.py): what this
-proves is the program's resource options plus nginx's re-resolution and
-retries and the replicas' draining on SIGTERM, on a real engine. Throttling is off for these stacks: the load is
+proves is the program's resource options and its before_delete hook (which
+drains an old replica before it is stopped) plus nginx's re-resolution and
+retries, on a real engine. Throttling is off for these stacks: the load is
 one client address, and a 429 would not be a deployment's fault.
 """
 from __future__ import annotations
@@ -153,6 +154,15 @@ def assert_no_failed_request(result: LoadResult) -> None:
         + "\n".join(result.failures[:10]))
 
 
+def assert_every_old_replica_was_drained(outputs, replaced: int) -> None:
+    """The before_delete hook (infra/drain_hook.py) ran for each deleted
+    replica and drained it (it warns, and lets the delete go on, when it cannot)."""
+    runs = outputs.result["hookRuns"]
+    assert [run["hook"] for run in runs] == ["library-drain-api-replica"] * replaced, runs
+    assert "not drained before deletion" not in outputs.log, outputs.log[-3000:]
+    assert outputs.log.count("drained in") == replaced, outputs.log[-3000:]
+
+
 def test_a_code_deployment_under_load_fails_no_request(live_stack):
     first = live_stack.deploy(**NO_THROTTLING)
     base = first["url"]
@@ -168,6 +178,7 @@ def test_a_code_deployment_under_load_fails_no_request(live_stack):
           f"writes={len(result.created_ids)} slowest_s={result.slowest_s:.2f} new_code_first_seen_s="
           f"{result.marker_first_seen_s if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}")
     assert_no_failed_request(result)
+    assert_every_old_replica_was_drained(second, replaced=len(old_api))
     assert result.requests >= 20 * CLIENTS, "the load did not really run during the deployment"
     assert result.marker_first_seen_s is not None, "the new code was never served while the load ran"
 
@@ -210,6 +221,7 @@ def test_rollback_to_the_previous_image_keeps_the_data(live_stack):
     print(f"FIGURE rollback requests={result.requests} failures={len(result.failures)} "
           f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} slowest_s={result.slowest_s:.2f}")
     assert_no_failed_request(result)
+    assert_every_old_replica_was_drained(rolled_back, replaced=live_stack.replicas)
 
     assert rolled_back["image"] == v1["image"]
     api = live_stack.containers("api")

@@ -10,19 +10,19 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from tests.conftest import load_infra_module
+
 # Helpers live in a module of their own (a unique name), importable from the tests
 # whatever pytest import mode is configured.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from infra_helpers import (  # noqa: E402
     FAILED_MIGRATION_LOG,
-    INFRA,
     ProgramRun,
     finish_program_run,
     start_program_run,
@@ -87,17 +87,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def _load_infra_config():
-    spec = importlib.util.spec_from_file_location("library_infra_config", INFRA / "config.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="session")
+def infra_config():
+    return load_infra_module("config.py")
 
 
 @pytest.fixture(scope="session")
-def infra_config():
-    return _load_infra_config()
+def infra_drain_hook():
+    return load_infra_module("drain_hook.py")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ OUT: {"error": null | {"type", "message", "run_error"},
       "resources": [{"type", "name", "urn", "parent", "custom", "inputs",
                      "dependencies", "property_dependencies",
                      "delete_before_replace", "delete_before_replace_defined",
-                     "replace_on_changes", "retain_on_delete", "protect"}],
+                     "replace_on_changes", "retain_on_delete", "protect",
+                     "before_delete_hooks"}],
       "outputs": {name: {"value", "secret"}},
       "outputs_registered": [urn, ...]  (register_outputs calls), "logs": [...]}
 Secret values appear as {"__secret__": value}.
@@ -132,6 +133,7 @@ def main() -> int:
                     "replace_on_changes": list(request.replaceOnChanges),
                     "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
                     "protect": request.protect if request.HasField("protect") else None,
+                    "before_delete_hooks": list(request.hooks.before_delete),
                 }
             )
             return response

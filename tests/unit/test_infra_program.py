@@ -336,6 +336,26 @@ def test_api_replicas_are_replaced_create_before_delete_and_health_gated(api):
         assert container["inputs"]["wait"] is True and container["inputs"]["healthcheck"]["tests"]
 
 
+def test_api_replicas_are_drained_before_deletion(default, api, infra_drain_hook):
+    # The before_delete hook (infra/drain_hook.py) drains a replica before the
+    # provider stops it; no other resource has it.
+    for container in api:
+        assert container["before_delete_hooks"] == [infra_drain_hook.HOOK_NAME]
+    others = [r["name"] for r in default["resources"] if r["before_delete_hooks"] and r not in api]
+    assert others == []
+
+
+def test_drain_helper_joins_the_replica_with_only_the_capabilities_it_needs(infra_drain_hook):
+    args = infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, {"org.library.stack": "dev"})
+    assert args["image"] == "sha256:img"  # the replica's own image: it has config/draining.py
+    assert args["command"] == ["python", "-m", "config.draining", "--port", "8000"]
+    assert args["network_mode"] == "container:abc123" and args["pid_mode"] == "container:abc123"
+    assert args["cap_drop"] == ["ALL"]
+    assert sorted(args["cap_add"]) == ["DAC_READ_SEARCH", "NET_ADMIN", "SYS_PTRACE"]
+    assert args["read_only"] is True and "no-new-privileges:true" in args["security_opt"]
+    assert args["labels"] == {"org.library.stack": "dev"}
+
+
 def test_api_waits_for_the_checked_migration(api, migration, db):
     for container in api:
         assert migration["urn"] in container["dependencies"]
@@ -545,7 +565,8 @@ def test_nginx_config_balances_re_resolves_retries_and_bounds(proxy):
         "set $api_upstream api:8000;",
         "proxy_pass http://$api_upstream;",
         "proxy_next_upstream error timeout http_502 http_503;",
-        "proxy_next_upstream_tries 3;",
+        "proxy_next_upstream_tries 0;",  # every replica once: all old ones may be draining
+        "proxy_next_upstream_timeout 10s;",
         "client_max_body_size 64k;",
         "client_header_timeout 10s;",
         "client_body_timeout 10s;",

@@ -1,0 +1,106 @@
+"""Drain an API replica just before Pulumi deletes it (a `before_delete` hook).
+
+Why: an old replica is deleted after its replacement is healthy, while the
+proxy still sends it traffic (until its container is gone, Docker's DNS
+answers with its address). The provider stops it with SIGTERM; a connection
+that sits in its accept queue at that instant is reset, and if the proxy had
+already sent a write on it, the client gets a 502. Draining first closes
+that window (app/config/draining.py): new connections to the old replica are
+dropped, so the proxy sends them, writes included, to another replica, and
+the ones already made are served; then the provider stops it.
+
+Attaching the filter that drops new connections needs CAP_NET_ADMIN, which
+the replicas do not have. The hook therefore runs a short-lived helper
+container from the replica's own image, in the replica's network and PID
+namespaces, with exactly NET_ADMIN (the filter), SYS_PTRACE and
+DAC_READ_SEARCH (to borrow the listening socket from the gunicorn process).
+It runs on the engine that runs the replica: the stack's `docker:host`
+(local socket, tcp:// or ssh://), else DOCKER_HOST, as the provider does.
+
+A replica that cannot be drained (say, an image from before this hook, or an
+engine that refuses the capabilities) is still deleted, with a warning:
+draining improves a deletion, it must never block one. `pulumi preview`
+does not run hooks; `pulumi destroy` runs them with `--run-program` only.
+"""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import pulumi
+
+#: What the helper needs, and nothing more (see the module docstring).
+HELPER_CAPABILITIES = ["NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"]
+HOOK_NAME = "library-drain-api-replica"
+HELPER_TIMEOUT_SECONDS = 30
+
+
+def helper_container_args(replica_id: str, image: str, port: int, labels: dict[str, str]) -> dict:
+    """docker-py `containers.run` arguments for the helper that drains `replica_id`."""
+    return {
+        "image": image,
+        "command": ["python", "-m", "config.draining", "--port", str(port)],
+        "network_mode": f"container:{replica_id}",
+        "pid_mode": f"container:{replica_id}",
+        "user": "0",
+        "cap_drop": ["ALL"],
+        "cap_add": list(HELPER_CAPABILITIES),
+        "security_opt": ["no-new-privileges:true"],
+        "read_only": True,
+        "environment": {"PYTHONDONTWRITEBYTECODE": "1"},
+        "labels": labels,
+        "detach": True,
+    }
+
+
+def docker_client(docker_host: Optional[str]):
+    """A Docker SDK client for the engine the provider deploys to."""
+    import docker
+
+    if not docker_host:
+        return docker.from_env(timeout=HELPER_TIMEOUT_SECONDS)
+    return docker.DockerClient(base_url=docker_host, use_ssh_client=docker_host.startswith("ssh://"),
+                               timeout=HELPER_TIMEOUT_SECONDS)
+
+
+def drain_replica(client, replica_id: str, image: str, port: int, labels: dict[str, str]) -> dict:
+    """Run the helper against a running replica; return its JSON report.
+    Raises RuntimeError with the helper's output if it did not drain."""
+    helper = client.containers.run(**helper_container_args(replica_id, image, port, labels))
+    try:
+        status = helper.wait(timeout=HELPER_TIMEOUT_SECONDS)
+        output = helper.logs().decode("utf-8", "replace").strip()
+    finally:
+        helper.remove(force=True)
+    last_line = output.splitlines()[-1] if output else ""
+    try:
+        report = json.loads(last_line)
+    except ValueError:
+        report = {}
+    if status.get("StatusCode") != 0 or not report.get("drained"):
+        raise RuntimeError(f"drain helper exited with {status.get('StatusCode')}: {output[-1500:]}")
+    return report
+
+
+def make_drain_hook(*, docker_host: Optional[str], port: int, labels: dict[str, str]) -> pulumi.ResourceHook:
+    """The named before_delete hook for the API replicas (one per program)."""
+
+    def drain_before_delete(args: pulumi.ResourceHookArgs) -> None:
+        outputs = args.old_outputs or {}
+        image = outputs.get("image")
+        what = f"API replica {outputs.get('name') or args.id}"
+        if not args.id or not image:
+            pulumi.log.warn(f"{what}: not drained before deletion (no container id or image in its state)")
+            return
+        try:
+            client = docker_client(docker_host)
+            running = client.containers.list(filters={"id": args.id, "status": "running"})
+            if not running:
+                return  # gone or stopped: nothing listens, nothing to drain
+            report = drain_replica(client, args.id, image, port, labels)
+            pulumi.log.info(f"{what}: drained in {report.get('seconds')} s before deletion")
+        except Exception as error:  # noqa: BLE001 - never block a deletion, say why instead
+            pulumi.log.warn(f"{what}: not drained before deletion ({type(error).__name__}: {error}); "
+                            f"a write under way may fail with a 502")
+
+    return pulumi.ResourceHook(HOOK_NAME, drain_before_delete)
