@@ -165,7 +165,7 @@ def deployment(tmp_path_factory):
     finally:
         if not state["destroyed"]:
             try:
-                stack.destroy(on_output=print)
+                stack.destroy(on_output=print, run_program=True)
             except Exception as error:  # noqa: BLE001 - keep cleaning up
                 print(f"cleanup: destroy failed: {error}")
         try:
@@ -259,7 +259,7 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
     assert client.containers.get(outputs["db_container_name"].value).id == db.id, "the database was kept"
 
     # 4. Destroy: the database volume survives (retainDatabaseVolume=true).
-    copied.destroy(on_output=print)
+    copied.destroy(on_output=print, run_program=True)
     deployment["destroyed"] = True
     volume = client.volumes.get(outputs["volume_name"].value)
     assert volume.attrs["Labels"]["org.library.stack"] == stack_name
