@@ -164,7 +164,8 @@ def test_deploy_preview_destroy_and_stack_selection(fake_pulumi):
 
     result, calls = fake_pulumi("destroy", "--stack=qa")
     assert result.returncode == 0, result.stderr
-    assert "ARGS destroy --yes --stack qa" in calls
+    # --run-program: the replicas' before_delete hook; the engine refuses to destroy without it.
+    assert "ARGS destroy --yes --run-program --stack qa" in calls
 
     result, calls = fake_pulumi("pulumi", "stack", "--show-urns")
     assert result.returncode == 0, result.stderr
