@@ -45,6 +45,7 @@ since the Pulumi runtime's settings are process-global).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import inspect
 import json
@@ -249,6 +250,9 @@ class Realizer(Mocks):
         self.failures: list[str] = []  # root causes, in order
         #: The program's resource hooks by name (run_program.py records them as they register).
         self.hooks: dict[str, Any] = {}
+        #: The program's context (its configuration lives in context variables): hooks run in a
+        #: copy of it, as in the engine, where they are called back into the running program.
+        self.program_context: Optional[contextvars.Context] = None
         #: Every before_delete hook run: {"hook", "container", "seconds"}.
         self.hook_runs: list[dict] = []
 
@@ -846,10 +850,11 @@ class Realizer(Mocks):
             args = ResourceHookArgs(
                 urn=labels.get(URN_LABEL, ""), id=cid, name=cname, type="docker:index/container:Container",
                 old_outputs={"name": cname, "image": container.get("ImageID")})
+            context = (self.program_context or contextvars.copy_context()).copy()
             try:
-                result = hook.callback(args)
+                result = context.run(hook.callback, args)
                 if inspect.isawaitable(result):
-                    asyncio.run(result)
+                    context.run(asyncio.run, result)
             except Exception as e:
                 raise RealizeError(f"container {cname}: before_delete hook {name!r} failed: "
                                    f"{type(e).__name__}: {e}") from e
@@ -866,11 +871,22 @@ class Realizer(Mocks):
         stale = [c for c in self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
                  if (c.get("Labels") or {}).get(URN_LABEL) in current
                  and c["Id"] != current[(c.get("Labels") or {}).get(URN_LABEL)]]
-        threads = [threading.Thread(target=self.delete_container, args=(c,)) for c in stale]
+        errors: list[str] = []
+
+        def delete(container: dict) -> None:
+            try:
+                self.delete_container(container)
+            except Exception as e:  # noqa: BLE001 - reported below: a failed delete fails the deployment
+                with self._lock:
+                    errors.append(f"{type(e).__name__}: {e}")
+
+        threads = [threading.Thread(target=delete, args=(c,)) for c in stale]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if errors:
+            raise RealizeError("deleting replaced containers failed:\n" + "\n".join(errors))
         return [c["Names"][0].lstrip("/") for c in stale]
 
     def _kept_container(self, cid: str, inputs: dict, what: str):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -241,6 +242,7 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
         callbacks=None,
     )
     configure(settings)
+    realizer.program_context = contextvars.copy_context()
 
     os.chdir(program_dir)
     sys.argv = [program_dir]

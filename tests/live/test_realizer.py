@@ -60,6 +60,18 @@ if mode == "serve":
         command=["sleep", "600"], envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1)
     pulumi.export("web", web.name)
     pulumi.export("named", named.name)
+if mode == "hooked":
+    # A before_delete hook: records the container it is called for, or fails.
+    def before_delete(args):
+        if cfg.get("hook_fails"):
+            raise RuntimeError("the hook refuses")
+        with open(cfg.require("marker"), "a") as f:
+            f.write(args.id + " " + args.old_outputs["image"] + "\\n")
+    hook = pulumi.ResourceHook("toy-hook", before_delete)
+    hooked = docker.Container("hooked", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        envs=["GREETING=" + cfg.get("greeting")], opts=pulumi.ResourceOptions(
+            hooks=pulumi.ResourceHookBinding(before_delete=[hook])))
+    pulumi.export("hooked", hooked.name)
 if mode == "readonly":
     docker.Container("ro", image=img.repo_digest, command=["sleep", "60"], read_only=True,
         uploads=[docker.ContainerUploadArgs(file="/etc/toy/x", content="x")])
@@ -202,6 +214,27 @@ def test_replacements_follow_the_engine_and_uploads_arrive(toy):
     assert events[(named1.id, "destroy")] < events[(named2.id, "create")]
     remaining = {c.id for c in client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})}
     assert web1.id not in remaining and named1.id not in remaining
+
+
+@pytest.mark.live
+def test_before_delete_hooks_run_before_the_delete_and_a_failing_one_stops_it(toy, tmp_path):
+    run, run_id, client = toy
+    marker = tmp_path / "hook-calls"
+    first = run(mode="hooked", greeting="one", marker=str(marker))
+    old = client.containers.get(first["hooked"])
+    assert not marker.exists(), "nothing was deleted yet"
+
+    second = run(mode="hooked", greeting="two", marker=str(marker))
+    assert marker.read_text().split() == [old.id, old.image.id]
+    assert [(r["hook"], r["container"]) for r in second.result["hookRuns"]] == [("toy-hook", old.name)]
+    assert second["hooked"] != old.name
+
+    # As in the engine: a before_delete hook that fails fails the delete.
+    current = client.containers.get(second["hooked"])
+    with pytest.raises(DeployError, match=r"before_delete hook 'toy-hook' failed: RuntimeError: the hook refuses"):
+        run(mode="hooked", greeting="three", marker=str(marker), hook_fails="yes")
+    current.reload()
+    assert current.status == "running", "the container whose hook failed must not be deleted"
 
 
 @pytest.mark.live
