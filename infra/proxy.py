@@ -19,11 +19,11 @@ Why these choices:
   requests (POST, PATCH) are retried only when nginx could not send them at
   all (connection refused or not accepted within `proxy_connect_timeout`),
   never after a replica may have acted on them (`non_idempotent` is
-  deliberately absent). A replica told to stop drains
-  (app/config/draining.py): it ignores new connections, which therefore go to
-  another replica after at most the connect timeout (1 s; a healthy replica
-  on the same host accepts in well under a millisecond, in the kernel), and
-  serves the ones it has. Each address is tried at most once per request
+  deliberately absent). A replica about to be deleted is drained first
+  (drain_hook.py): it ignores new connections, which therefore go to another
+  replica after at most the connect timeout (1 s; a healthy replica on the
+  same host accepts in well under a millisecond, in the kernel), and serves
+  the ones it has. Each address is tried at most once per request
   (`proxy_next_upstream_tries 0`: no count below the number of replicas,
   since during a deploy every old replica may be draining at once), within
   10 s in all.
