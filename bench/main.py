@@ -307,7 +307,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     log(f"bench: run {stack.run_id} (objects labelled {RUN_LABEL}={stack.run_id}); deploying with 1 API replica")
     try:
         outputs = stack.deploy(**{**overrides, "library:apiReplicas": overrides.get("library:apiReplicas", 1)})
-        url, spread, via = entry_point(outputs)
+        url, _, via = entry_point(outputs)
         wait_ready(url)
         config_file = stack.repo / f"Pulumi.{stack.stack}.yaml"
         ci_config = {k: str(v) for k, v in yaml.safe_load(config_file.read_text())["config"].items()}
@@ -330,7 +330,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             vacuum_s = probes.vacuum_analyze(db)
             report["load_seconds"][str(rows)] = {"load_s": load_s, "vacuum_s": vacuum_s}
 
-        def one_round(rows: int, replicas: int, target_url: str, target_spread: list[int], deployed: dict) -> None:
+        def one_round(rows: int, replicas: int, deployed: dict) -> None:
+            target_url, target_spread, _ = entry_point(deployed)
             paths = endpoint_paths(target_url, args.search)
             if replicas == 1:
                 report["queries"][str(rows)] = query_round(api, target_url, args.search)
@@ -342,17 +343,16 @@ def main(argv: Optional[list[str]] = None) -> int:
             report["throughput"].append({"rows": rows, "replicas": replicas, "results": results})
 
         grow_to(args.rows_small, 0)
-        one_round(args.rows_small, 1, url, spread, outputs)
+        one_round(args.rows_small, 1, outputs)
         if "large" not in args.skip:
             grow_to(args.rows_large, args.rows_small)
-            one_round(args.rows_large, 1, url, spread, outputs)
+            one_round(args.rows_large, 1, outputs)
         if "replicas" not in args.skip:
             log("bench: redeploying with 2 API replicas")
             outputs = stack.deploy(**{**overrides, "library:apiReplicas": 2})
-            url2, spread2, _ = entry_point(outputs)
-            wait_ready(url2)
+            wait_ready(entry_point(outputs)[0])
             rows = args.rows_small if "large" in args.skip else args.rows_large
-            one_round(rows, 2, url2, spread2, outputs)
+            one_round(rows, 2, outputs)
         report["setup"]["loadavg_end"] = load_average()
         if "image" not in args.skip:
             log("bench: image builds (cold, code-only change, naive)")

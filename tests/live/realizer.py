@@ -889,6 +889,22 @@ class Realizer(Mocks):
             raise RealizeError("deleting replaced containers failed:\n" + "\n".join(errors))
         return [c["Names"][0].lstrip("/") for c in stale]
 
+    def prune_undeclared(self) -> list[str]:
+        """After a successful deployment: delete the run's containers (as
+        delete_container does, hooks included) and networks whose URN the
+        program no longer declares (what ``pulumi up`` would delete)."""
+        flt = {"label": f"{RUN_LABEL}={self.run_id}"}
+        gone = []
+        for c in self.api.containers(all=True, filters=flt):
+            if (c.get("Labels") or {}).get(URN_LABEL) not in self.registered_urns:
+                self.delete_container(c)
+                gone.append(c["Names"][0].lstrip("/"))
+        for n in self.api.networks(filters=flt):
+            if (n.get("Labels") or {}).get(URN_LABEL) not in self.registered_urns:
+                self.api.remove_network(n["Id"])
+                gone.append(n["Name"])
+        return gone
+
     def _kept_container(self, cid: str, inputs: dict, what: str):
         """The outputs of a container left unchanged, as its state would give them."""
         info = self._inspect(cid)
@@ -1155,27 +1171,3 @@ def teardown(run_id: str, remove_volumes: bool = False, client: Optional[docker.
     if remove_volumes:
         RunState(run_id).forget()
     return removed
-
-
-def prune_undeclared(run_id: str, declared_urns: set[str], client: Optional[docker.DockerClient] = None,
-                     delete_container: Optional[Any] = None) -> list[str]:
-    """After a successful deployment: remove the run's containers and networks
-    whose URN the program no longer declares (what ``pulumi up`` would delete).
-    ``delete_container``: how to delete a container (a Realizer's, with its
-    hooks and stop grace); without it, a forced removal."""
-    client = client or docker.from_env()
-    api = client.api
-    flt = {"label": f"{RUN_LABEL}={run_id}"}
-    gone = []
-    for c in api.containers(all=True, filters=flt):
-        if (c.get("Labels") or {}).get(URN_LABEL) not in declared_urns:
-            if delete_container is not None:
-                delete_container(c)
-            else:
-                api.remove_container(c["Id"], v=True, force=True)
-            gone.append(c["Names"][0].lstrip("/"))
-    for n in api.networks(filters=flt):
-        if (n.get("Labels") or {}).get(URN_LABEL) not in declared_urns:
-            api.remove_network(n["Id"])
-            gone.append(n["Name"])
-    return gone

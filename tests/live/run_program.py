@@ -221,7 +221,7 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
     from pulumi.runtime.mocks import MockEngine, MockSettings
     from pulumi.runtime.settings import configure
 
-    from realizer import Realizer, is_secret, plain, prune_undeclared
+    from realizer import Realizer, is_secret, plain
 
     main = project.get("main") or "."
     program_dir = os.path.abspath(os.path.join(repo_dir, main))
@@ -264,7 +264,7 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
     secret_names = sorted(k for k, v in raw.items() if is_secret(v))
     # The engine's delete phase: replaced containers, then undeclared ones.
     pruned = realizer.delete_replaced()
-    pruned += prune_undeclared(run_id, realizer.registered_urns, realizer.client, realizer.delete_container)
+    pruned += realizer.prune_undeclared()
     return {
         "outputs": outputs,
         "secretOutputs": secret_names,
