@@ -165,7 +165,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "books.api.pagination.BookPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "books.api.filters.QueryFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "books.api.filters.ParameterSearchFilter",
         "books.api.filters.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "books.api.schema.LibraryAutoSchema",

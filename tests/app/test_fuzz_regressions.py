@@ -5,6 +5,8 @@ scripts/fuzz) found against the deployed API.
   and for other scripts' digits such as "٠" (int() reads them, so an ISBN made
   of them was stored as "978٠٣٠..." - a second copy of a book the uniqueness
   constraint no longer recognised).
+- A NUL character in `search` (found by fuzzing, 2026-11-27): DRF's search
+  filter answered 400 with a bare list, not the documented object.
 - The schema documented only success responses, so every 400/401/404/429 was
   "undocumented"; and it did not say that blank strings, page 0 or a page size
   over the limit are refused.
@@ -92,3 +94,18 @@ def test_schema_states_what_requests_are_refused(anonymous):
 @pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=101"])
 def test_what_the_schema_refuses_is_refused(anonymous, query):
     assert anonymous.get(f"/api/books/?{query}").status_code == 400
+
+
+def test_a_nul_in_search_is_a_400_naming_the_parameter(anonymous):
+    response = anonymous.get("/api/books/", {"search": "a\x00b"})
+    assert response.status_code == 400
+    assert response.json() == {"search": ["Null characters are not allowed."]}
+
+
+def test_a_bare_list_validation_error_gets_the_documented_object_shape():
+    from books.api.errors import exception_handler
+    from rest_framework.exceptions import ValidationError
+
+    response = exception_handler(ValidationError("Not like this."), {})
+    assert response.status_code == 400
+    assert response.data == {"non_field_errors": ["Not like this."]}

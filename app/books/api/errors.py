@@ -4,11 +4,19 @@ Database errors (OperationalError, InterfaceError) are left to DRF, which
 re-raises them; config.unavailable answers them with a 503 for every view.
 """
 from django.core.exceptions import RequestDataTooBig
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc)}, status=413)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, ValidationError) and isinstance(response.data, list):
+        # A ValidationError raised outside a serializer (a filter, a
+        # validator run by hand) carries a bare list; the documented shape
+        # of a 400 is an object: field name (or non_field_errors) -> messages.
+        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
+    return response

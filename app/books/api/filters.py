@@ -1,7 +1,7 @@
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 
 from ..isbn import InvalidISBN, normalize_isbn
 from ..models import Book
@@ -20,6 +20,17 @@ class BookFilter(django_filters.FilterSet):
             return queryset.filter(isbn=normalize_isbn(value))
         except InvalidISBN as error:
             raise ValidationError({"isbn": [str(error)]}) from None
+
+
+class ParameterSearchFilter(SearchFilter):
+    """DRF's search, but a refused search term (a NUL character) is reported
+    under `search`, like every other parameter's error."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as error:
+            raise ValidationError({self.search_param: error.detail}) from None
 
 
 class StrictOrderingFilter(OrderingFilter):
