@@ -4,6 +4,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,13 @@ def load_infra_module(filename: str):
     sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
+
+
+def wait_for_room_in_the_throttle_window(needed_s: float, period_s: int = 60) -> None:
+    """Sleep past the next window boundary if fewer than `needed_s` seconds
+    are left in the current one. The throttle counters use fixed windows
+    aligned to the clock (app/throttling): a sequence of requests that
+    straddles a boundary starts counting over and is never throttled."""
+    left = period_s - time.time() % period_s
+    if left < needed_s:
+        time.sleep(left + 0.5)

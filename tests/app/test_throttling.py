@@ -5,9 +5,16 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.conftest import wait_for_room_in_the_throttle_window
 from throttling.models import ThrottleWindow
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def one_window():
+    """Each test's requests count in one fixed window."""
+    wait_for_room_in_the_throttle_window(needed_s=5)
 
 
 def test_anonymous_clients_are_throttled_with_retry_after(settings, anonymous):
