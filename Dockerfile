@@ -35,8 +35,10 @@ RUN DJANGO_SECRET_KEY=collectstatic-placeholder DATABASE_URL=postgres://unused@1
  && python -m compileall -q /app
 USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# The same probe and timings as the Pulumi program's health check of the API
+# replicas (infra/api.py; a unit test keeps the two equal).
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 STOPSIGNAL SIGTERM
 # Last, so that they never invalidate the layers above: which project and
 # stack the image belongs to (the Pulumi program passes them).

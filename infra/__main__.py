@@ -1,28 +1,41 @@
 """The library service on a Docker host: configuration -> components -> outputs.
 
-Order of a deployment (enforced by data dependencies, not only depends_on):
-network and database volume -> database, healthy -> image build (or
-`apiImage`) -> migration run and checked -> API replicas, healthy -> reverse
-proxy, healthy. A code deployment replaces the replicas create-before-delete
-behind the proxy, which is left as it is. See docs/deploy.md.
+Data dependencies order a deployment: network and volume -> database,
+healthy -> image (or `apiImage`) -> migration, checked -> API replicas,
+healthy -> reverse proxy, healthy (docs/deploy.md, "What gets deployed").
 """
-import pulumi
 
+import pulumi
 from api import API_ALIAS, Api
 from app_env import APP_PORT, AppSecrets, app_envs
 from app_image import AppImage
-from config import load_settings
 from database import Database
+from labels import StackNames
 from migrations import Migrations
 from network import StackNetwork
 from proxy import Proxy
+from settings import load_settings
 
 # All validation happens here, before any resource is declared.
 settings = load_settings()
+names = StackNames(settings.project, settings.stack)
 
-network = StackNetwork("network", settings=settings)
-database = Database("database", settings=settings, network_name=network.name)
-image = AppImage("image", settings=settings)
+network = StackNetwork("network", names=names)
+database = Database(
+    "database",
+    names=names,
+    network_name=network.name,
+    image=settings.postgres_image,
+    memory_mb=settings.db_memory_mb,
+    retain_volume=settings.retain_database_volume,
+)
+image = AppImage(
+    "image",
+    project=settings.project,
+    stack=settings.stack,
+    base_image=settings.python_image,
+    api_image=settings.api_image,
+)
 secrets = AppSecrets("app-secrets")
 envs = app_envs(
     settings,
@@ -33,28 +46,37 @@ envs = app_envs(
 
 migrations = Migrations(
     "migrations",
-    settings=settings,
+    names=names,
     image_ref=image.ref,
     network_name=network.name,
     envs=envs,
+    memory_mb=settings.api_memory_mb,
     database_container=database.container,
 )
 api = Api(
     "api",
-    settings=settings,
+    names=names,
+    replicas=settings.api_replicas,
     image_ref=image.ref,
     network_name=network.name,
     envs=envs,
+    memory_mb=settings.api_memory_mb,
+    cpus=settings.api_cpus,
+    docker_host=settings.docker_host,
     migrated_image=migrations.checked,
     depends_on=[database.container, migrations.container],
 )
-
 proxy = Proxy(
     "proxy",
-    settings=settings,
+    names=names,
+    image=settings.nginx_image,
     network_name=network.name,
     upstream_host=API_ALIAS,
     upstream_port=APP_PORT,
+    host_port=settings.host_port,
+    bind_address=settings.bind_address,
+    tls=(settings.tls_certificate, settings.tls_key) if settings.tls_certificate and settings.tls_key else None,
+    forwarded_proto="https" if settings.tls_in_front else "$scheme",
     # On the first deployment the URL answers once `pulumi up` ends.
     depends_on=list(api.containers),
 )
@@ -66,5 +88,5 @@ pulumi.export("api_container_names", api.container_names)
 pulumi.export("db_container_name", database.container.name)
 pulumi.export("migration_container_name", migrations.container.name)
 pulumi.export("network_name", network.name)
-pulumi.export("volume_name", database.volume.name)
+pulumi.export("volume_name", database.volume_name)
 pulumi.export("database_url", database.url)  # secret

@@ -1,25 +1,19 @@
-"""What the service containers (migration and API) share: secrets, environment
-and the hardened runtime settings.
-
-Why shared: the one-shot migration container runs the same image with the
-same Django settings as the API, so it must get the same environment (the
-settings refuse to load without DJANGO_SECRET_KEY and DATABASE_URL) and runs
-under the same restrictions, which also proves at migration time that the
-image works with them.
+"""What the service image's containers (migration and API) share: the port,
+user, timeouts, secret key and environment. The migration runs the same image
+with the same settings and restrictions as the API, which also proves at
+migration time that the image works with them (docs/deploy.md, "The containers").
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
-import pulumi_docker as docker
 import pulumi_random as random
+from settings import Settings
 
-from config import Settings
-
+#: The port the image listens on (its EXPOSE and gunicorn.conf.py's PORT default).
 APP_PORT = 8000
+#: The image's unprivileged user.
 APP_USER = "10001:10001"
-TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
+#: gunicorn replaces a worker whose request takes longer.
 GUNICORN_TIMEOUT = 30
 #: On SIGTERM gunicorn lets in-flight requests finish for this long...
 GUNICORN_GRACEFUL_TIMEOUT = 8
@@ -35,7 +29,7 @@ class AppSecrets(pulumi.ComponentResource):
 
     secret_key: pulumi.Output[str]
 
-    def __init__(self, name: str, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("library:infra:AppSecrets", name, None, opts)
         key = random.RandomPassword(
             f"{name}-django-secret-key",
@@ -54,7 +48,7 @@ def _flag(value: bool) -> str:
 def forwarding_proxies(settings: Settings) -> int:
     """How many proxies append to X-Forwarded-For before the app: ours, plus
     the TLS-terminating one in front when `https` is on without TLS here."""
-    return 2 if settings.https and not settings.tls else 1
+    return 2 if settings.tls_in_front else 1
 
 
 def app_envs(
@@ -95,16 +89,3 @@ def app_envs(
         f"API_THROTTLE_ANON={settings.throttle_anon}",
         f"API_THROTTLE_USER={settings.throttle_user}",
     ]
-
-
-def hardening() -> dict:
-    """Container arguments that lock the service down (the image is built for
-    them): non-root user, read-only root file system with a small noexec
-    /tmp, no capabilities, no privilege escalation."""
-    return dict(
-        user=APP_USER,
-        read_only=True,
-        tmpfs=dict(TMPFS),
-        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-        security_opts=["no-new-privileges:true"],
-    )

@@ -25,7 +25,6 @@ does not run hooks; `pulumi destroy` runs them with `--run-program` only.
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import pulumi
 
@@ -53,7 +52,7 @@ def helper_container_args(replica_id: str, image: str, port: int, labels: dict[s
     }
 
 
-def docker_client(docker_host: Optional[str]):
+def docker_client(docker_host: str | None):
     """A Docker SDK client for the engine the provider deploys to."""
     import docker
 
@@ -82,7 +81,7 @@ def drain_replica(client, replica_id: str, image: str, port: int, labels: dict[s
     return report
 
 
-def make_drain_hook(*, docker_host: Optional[str], port: int, labels: dict[str, str]) -> pulumi.ResourceHook:
+def make_drain_hook(*, docker_host: str | None, port: int, labels: dict[str, str]) -> pulumi.ResourceHook:
     """The named before_delete hook for the API replicas (one per program)."""
 
     def drain_before_delete(args: pulumi.ResourceHookArgs) -> None:

@@ -1,34 +1,38 @@
-"""Docker labels shared by every object this program creates.
+"""Names and labels of the stack's Docker objects.
 
-Why: several stacks (and unrelated workloads) may share one Docker host.
-Labels let an operator, a cleanup job or a test find exactly this stack's
-objects (`docker ps --filter label=org.library.stack=dev`) without relying on
-names.
-
-pulumi-docker takes labels as a list of {label, value} objects; the same
-dict shape fits containers, networks and volumes.
+Several stacks (and unrelated workloads) may share one Docker host: names
+start with `<project>-<stack>`, and labels let an operator, a cleanup job or
+a test find exactly this stack's objects (docs/deploy.md, "What gets deployed").
 """
+
 from __future__ import annotations
 
-from typing import Mapping
-
-from config import Settings
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 PROJECT = "org.library.project"
 STACK = "org.library.stack"
 COMPONENT = "org.library.component"
 
 
-def labels(settings: Settings, component: str, extra: Mapping[str, object] | None = None) -> list[dict]:
-    """Labels naming the project, the stack and the component (db, api, ...).
+@dataclass(frozen=True)
+class StackNames:
+    """What every component needs to name and label its Docker objects."""
 
-    `extra` values may be pulumi Inputs (e.g. an Output derived from another
-    resource).
-    """
-    pairs: dict[str, object] = {
-        PROJECT: settings.project,
-        STACK: settings.stack,
-        COMPONENT: component,
-    }
-    pairs.update(extra or {})
-    return [{"label": key, "value": value} for key, value in pairs.items()]
+    project: str
+    stack: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.stack}"
+
+    def labels(self, component: str, extra: Mapping[str, object] | None = None) -> list[dict]:
+        """pulumi-docker's label list ({label, value}) naming the project, the
+        stack and the component (db, api, ...); `extra` values may be Inputs."""
+        pairs: dict[str, object] = {PROJECT: self.project, STACK: self.stack, COMPONENT: component}
+        pairs.update(extra or {})
+        return [{"label": key, "value": value} for key, value in pairs.items()]
+
+    def label_dict(self, component: str) -> dict[str, str]:
+        """The same labels as a plain mapping (the Docker SDK's form)."""
+        return {item["label"]: str(item["value"]) for item in self.labels(component)}

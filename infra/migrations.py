@@ -1,35 +1,20 @@
-"""Database migrations: a one-shot container, checked before the API moves.
+"""Database migrations: a one-shot container of the new image, checked before the API moves.
 
-Why it is built this way:
-- It runs `python manage.py migrate --noinput` in the *new* image against the
-  database, after the database is healthy (a data dependency on the database
-  container's outputs plus an explicit depends_on) and before any API
-  container is created or replaced.
-- Its name carries the image id, so every new image is a new migration
-  container: migrations run again exactly when the code changes (and the
-  old, exited container is removed by the replacement).
-- pulumi-docker does not fail a deployment when a one-shot container
-  (must_run=False, attach=True) exits non-zero. So the program checks
-  `exit_code` itself: `checked` is an Output that *raises* MigrationError,
-  with the migration's log, when the exit code is not 0. The API containers
-  take `checked` as an input (a label), so when it raises their registration
-  fails: `pulumi up` fails loudly and the running API containers are left
-  exactly as they were. A depends_on alone would only order the steps.
-- A failed migration stays failed in the state: a later `pulumi up` without a
-  new image fails the same way (the API never starts against a schema it does
-  not match). To retry after a transient error, replace the migration
-  container: `pulumi up --replace <its URN>` (docs/deploy.md).
+pulumi-docker does not fail a deployment when a one-shot container exits
+non-zero, so `checked` raises MigrationError with the migration's log, and
+the API replicas take it as an input: no replica is created or replaced
+against a schema that failed (docs/deploy.md, "Updates and their cost").
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
-
-from app_env import hardening
-from config import Settings
-from labels import labels
+from app_env import APP_USER
+from container_parts import REPLACE_ON_CHANGES, hardening
+from labels import StackNames
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 #: The end of the migration log is what explains a failure; keep it bounded.
@@ -45,7 +30,7 @@ def short_image_id(ref: str) -> str:
     return ref.rsplit(":", 1)[-1][:12]
 
 
-def check_migration(container_name: str, exit_code: Optional[int], logs: Optional[str], image_ref: str) -> str:
+def check_migration(container_name: str, exit_code: int | None, logs: str | None, image_ref: str) -> str:
     """The image ref the schema was migrated for, or raise MigrationError."""
     if exit_code == 0:
         return image_ref
@@ -71,18 +56,19 @@ class Migrations(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        settings: Settings,
+        names: StackNames,
         image_ref: pulumi.Input[str],
         network_name: pulumi.Input[str],
         envs: list[pulumi.Input[str]],
+        memory_mb: int,
         database_container: pulumi.Resource,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:Migrations", name, None, opts)
         image_ref = pulumi.Output.from_input(image_ref)
         self.container = docker.Container(
             f"{name}-run",
-            name=image_ref.apply(lambda ref: f"{settings.prefix}-migrate-{short_image_id(ref)}"),
+            name=image_ref.apply(lambda ref: f"{names.prefix}-migrate-{short_image_id(ref)}"),
             image=image_ref,
             command=list(MIGRATE_COMMAND),
             envs=envs,
@@ -92,9 +78,9 @@ class Migrations(pulumi.ComponentResource):
             attach=True,
             logs=True,
             restart="no",
-            memory=settings.api_memory_mb,
-            labels=labels(settings, "migrate"),
-            **hardening(),
+            memory=memory_mb,
+            labels=names.labels("migrate"),
+            **hardening(APP_USER),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[database_container],
@@ -105,7 +91,7 @@ class Migrations(pulumi.ComponentResource):
                 # API replicas first (they take `checked` as an input), i.e.
                 # an outage on every code deployment.
                 delete_before_replace=False,
-                replace_on_changes=["healthcheck", "tmpfs"],
+                replace_on_changes=list(REPLACE_ON_CHANGES),
             ),
         )
 

@@ -1,18 +1,11 @@
-"""The stack's private bridge network.
-
-Why a network of its own: the database publishes no port on the host; it is
-reachable only by containers attached to this network, under the alias `db`.
-One network per stack keeps stacks that share a host apart.
-"""
+"""The stack's private bridge network: only its containers reach the database
+and the API replicas, and stacks sharing a host stay apart (docs/deploy.md,
+"What gets deployed")."""
 from __future__ import annotations
-
-from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
-
-from config import Settings
-from labels import labels
+from labels import StackNames
 
 
 class StackNetwork(pulumi.ComponentResource):
@@ -24,13 +17,13 @@ class StackNetwork(pulumi.ComponentResource):
     #: only addresses that can reach the API replicas, which publish no port.
     subnet: pulumi.Output[str]
 
-    def __init__(self, name: str, *, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, *, names: StackNames, opts: pulumi.ResourceOptions | None = None):
         super().__init__("library:infra:StackNetwork", name, None, opts)
         self.network = docker.Network(
             f"{name}-bridge",
-            name=settings.prefix,
+            name=names.prefix,
             driver="bridge",
-            labels=labels(settings, "network"),
+            labels=names.labels("network"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self.network.name

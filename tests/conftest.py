@@ -1,5 +1,5 @@
 """Fixtures shared by every tier."""
-import importlib.util
+import importlib
 import os
 import secrets
 import socket
@@ -54,17 +54,12 @@ def free_port_block(count: int) -> int:
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 
 
-def load_infra_module(filename: str):
-    """An infra/ module under a private name (`library_infra_<name>`).
-
-    Putting infra/ on sys.path would make `import config` ambiguous with the
-    Django project's `config` package, so no test does that.
-    """
-    spec = importlib.util.spec_from_file_location(f"library_infra_{Path(filename).stem}", INFRA / filename)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+def load_infra_module(name: str):
+    """A module of the Pulumi program (infra/), imported as the program imports
+    its siblings: infra/ goes at the end of sys.path, so that it shadows nothing."""
+    if str(INFRA) not in sys.path:
+        sys.path.append(str(INFRA))
+    return importlib.import_module(name)
 
 
 def wait_for_room_in_the_throttle_window(needed_s: float, period_s: int = 60) -> None:

@@ -64,7 +64,7 @@ def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, networ
     dropped; the helper joins it with exactly the ones it needs, attaches the
     filter to gunicorn's own listening socket, and new connections are
     dropped while the replica still runs; the stop that follows is clean."""
-    drain_hook = load_infra_module("drain_hook.py")
+    drain_hook = load_infra_module("drain_hook")
     api = docker_client.containers.run(image, detach=True, environment=app_env(database_url), network=network.name,
                                        labels=labels, ports={"8000/tcp": ("127.0.0.1", None)}, **HARDENED)
     wait_until_healthy(docker_client, api)

@@ -1,8 +1,7 @@
 """Fixtures for the unit tests of the Pulumi program (infra/).
 
-- `infra_config`: infra/config.py, loaded under a private module name. Putting
-  infra/ on sys.path would make `import config` ambiguous with the Django
-  project's `config` package, so nothing here does that.
+- `infra_config`: infra/settings.py (the stack configuration), imported as the
+  program imports it (infra/ at the end of sys.path).
 - `run_program(scenario)`: runs the whole program under Pulumi mocks in a
   fresh process (tests/unit/infra_harness.py) and returns what it registered.
 - `program(name)`: the same for the named scenarios in SCENARIOS, all started
@@ -89,12 +88,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="session")
 def infra_config():
-    return load_infra_module("config.py")
+    return load_infra_module("settings")
 
 
 @pytest.fixture(scope="session")
 def infra_drain_hook():
-    return load_infra_module("drain_hook.py")
+    return load_infra_module("drain_hook")
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Configuration validation of the Pulumi program (infra/config.py), in-process.
+"""Configuration validation of the Pulumi program (infra/settings.py, infra/parsers.py), in-process.
 
 Every bad value must be rejected before any resource is declared, with a
 message that names the key and what it accepts; all problems come at once.

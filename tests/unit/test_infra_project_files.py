@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from infra_helpers import INFRA, REPO
+
+from tests.conftest import load_infra_module
 
 DEPLOY = REPO / "scripts" / "deploy"
 
@@ -39,18 +43,36 @@ def test_project_file_runs_the_program_in_infra_with_the_root_venv():
     assert (INFRA / "requirements.txt").is_file()
 
 
-def test_project_config_schema_matches_the_program_defaults(infra_config):
+def test_project_config_block_is_rendered_from_the_settings_table(infra_config):
+    reference = load_infra_module("settings_reference")
     schema = load(REPO / "Pulumi.yaml")["config"]
-    assert list(schema) == list(infra_config.DEFAULTS)
+    assert schema == reference.pulumi_config_schema(), "run scripts/config-reference --write"
     for key, spec in schema.items():
-        assert spec.get("type") in {"string", "integer", "boolean"}, key
-        assert spec.get("description"), key
-        assert "default" in spec, key
+        assert spec["type"] in {"string", "integer", "boolean"}, key
         assert as_config_string(spec["default"]) == infra_config.DEFAULTS[key], key
-        if spec["type"] == "string":
-            assert isinstance(spec["default"], str), f"{key}: a string default must be quoted in YAML"
-    # the defaults must make a valid configuration
+    # the defaults make a valid configuration
     infra_config.parse_settings({}, project="library", stack="dev")
+
+
+def test_docs_table_is_rendered_from_the_settings_table():
+    reference = load_infra_module("settings_reference")
+    assert reference.docs_table() in (REPO / "docs" / "deploy.md").read_text(), "run scripts/config-reference --write"
+
+
+def test_config_reference_script_checks_and_rewrites(tmp_path):
+    script = REPO / "scripts" / "config-reference"
+    assert subprocess.run([sys.executable, str(script)], capture_output=True).returncode == 0
+    # On a copy whose docs drifted, the check fails and --write mends it.
+    copy = tmp_path / "repo"
+    for part in ("infra", "scripts", "docs"):
+        shutil.copytree(REPO / part, copy / part)
+    shutil.copy(REPO / "Pulumi.yaml", copy / "Pulumi.yaml")
+    docs = copy / "docs" / "deploy.md"
+    docs.write_text(docs.read_text().replace("| `hostPort` | integer | `8000` |", "| `hostPort` | integer | `80` |"))
+    check = subprocess.run([sys.executable, str(copy / "scripts" / "config-reference")], capture_output=True, text=True)
+    assert check.returncode == 1 and "out of date: docs/deploy.md" in check.stdout
+    subprocess.run([sys.executable, str(copy / "scripts" / "config-reference"), "--write"], check=True)
+    assert docs.read_text() == (REPO / "docs" / "deploy.md").read_text()
 
 
 def _stack_settings(infra_config, path: Path):
@@ -81,15 +103,6 @@ def test_remote_example_is_a_valid_production_stack(infra_config):
     assert settings.https is True
     ssh_opts = load(path)["config"]["docker:sshOpts"]
     assert isinstance(ssh_opts, list) and all(isinstance(o, str) for o in ssh_opts)
-
-
-def test_docs_list_every_config_key(infra_config):
-    text = (REPO / "docs" / "deploy.md").read_text()
-    for key, default in infra_config.DEFAULTS.items():
-        assert f"| `{key}` |" in text, key
-        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{key}` |")]
-        shown = f"`{default}`" if default else "(empty)"
-        assert shown in row, (key, default)
 
 
 def test_deploy_script_is_executable_bash():

@@ -1,0 +1,184 @@
+"""Parsers of stack config values: a string in, a typed value out, or `Invalid`.
+
+Each message says what the key accepts, so that `ConfigError` (settings.py)
+can prefix it with the key and list every problem of a stack at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from image_reference import IMAGE_ID, is_pinned, parse_image_reference
+
+TRUE, FALSE = "true", "false"
+DOCKER_HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
+#: DRF's rate periods (the app's API_THROTTLE_ANON/USER), and the value that turns a throttle off.
+THROTTLE_PERIODS = ("second", "minute", "hour", "day")
+THROTTLE_OFF = "off"
+#: A host name or Django ALLOWED_HOSTS pattern: "*", ".example.com", "a.b", "[::1]".
+_ALLOWED_HOST = re.compile(r"^(?:\*|\.?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$")
+_PEM_KEY = re.compile(r"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+-----END \1-----", re.S)
+
+
+class Invalid(ValueError):
+    """A value a key does not accept; the message says what it accepts."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a parser may need beyond the value: whether the stack is a
+    production one (None: unknown, `production` itself is invalid) and which
+    keys are secrets (None: not known, e.g. a stack file read by a test)."""
+
+    key: str
+    production: bool | None = None
+    secret_keys: Sequence[str] | None = None
+
+
+Parser = Callable[[str, Context], Any]
+
+
+def integer(lo: int, hi: int) -> Parser:
+    def parse(raw: str, ctx: Context) -> int:
+        text = raw.strip()
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise Invalid(f"must be an integer from {lo} to {hi}, got {raw!r}")
+        value = int(text)
+        if not lo <= value <= hi:
+            raise Invalid(f"must be an integer from {lo} to {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def boolean(raw: str, ctx: Context) -> bool:
+    text = raw.strip().lower()
+    if text in (TRUE, FALSE):
+        return text == TRUE
+    raise Invalid(f"must be true or false, got {raw!r}")
+
+
+def cpus(lo: float, hi: float) -> Parser:
+    """A decimal number of CPUs, greater than `lo` and at most `hi`."""
+
+    def parse(raw: str, ctx: Context) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not lo < value <= hi:
+            raise Invalid(
+                f"must be a number greater than {lo:g} and at most {hi:g} (e.g. 0.5, 1, 2.5), got {raw!r}"
+            )
+        return value
+
+    return parse
+
+
+def address(raw: str, ctx: Context) -> str:
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        raise Invalid(
+            f"must be an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0, ::1 (not a host name), got {raw!r}"
+        ) from None
+
+
+def image(raw: str, ctx: Context) -> str:
+    """An image reference; pinned (a tag other than latest, or a digest) in production."""
+    text = raw.strip()
+    if parse_image_reference(text) is None:
+        raise Invalid(
+            "must be a Docker image reference like name:tag, registry.example.com/team/name:tag "
+            f"or name@sha256:<digest>, got {raw!r}"
+        )
+    if ctx.production and not is_pinned(text):
+        raise Invalid(
+            "production stacks need a pinned image (an explicit tag other than 'latest', or a @sha256 digest), "
+            f"got {raw!r}"
+        )
+    return text
+
+
+def optional_image(raw: str, ctx: Context) -> str | None:
+    """Empty (None), an image id, or an image reference as `image` takes it."""
+    text = raw.strip()
+    if not text:
+        return None
+    if IMAGE_ID.match(text):
+        return text
+    return image(text, ctx)
+
+
+def hosts(raw: str, ctx: Context) -> tuple[str, ...]:
+    entries = [entry.strip() for entry in raw.split(",")]
+    bad = [entry for entry in entries if not entry or not _ALLOWED_HOST.match(entry)]
+    if bad:
+        raise Invalid(
+            "must be a comma-separated list of host names (e.g. localhost,127.0.0.1,.example.com or *), "
+            f"with no empty entries, schemes or ports; invalid: {', '.join(repr(b) for b in bad)}"
+        )
+    return tuple(dict.fromkeys(entries))  # de-duplicated, order kept
+
+
+def rate(raw: str, ctx: Context) -> str:
+    """A request rate as the app takes it: "N/second|minute|hour|day" (N >= 1) or "off"."""
+    text = raw.strip()
+    if text.lower() == THROTTLE_OFF:
+        return THROTTLE_OFF
+    periods = "|".join(THROTTLE_PERIODS)
+    match = re.fullmatch(rf"([0-9]+)/({periods})", text)
+    if not match or int(match.group(1)) < 1:
+        raise Invalid(
+            f"must be a request rate N/{periods} with N >= 1 (e.g. 600/minute) or {THROTTLE_OFF}, got {raw!r}"
+        )
+    return f"{int(match.group(1))}/{match.group(2)}"
+
+
+def pem_certificate(raw: str, ctx: Context) -> str | None:
+    """Empty (None), or a PEM certificate chain (newline-terminated)."""
+    text = raw.strip()
+    if not text:
+        return None
+    if "-----BEGIN CERTIFICATE-----" not in text or "-----END CERTIFICATE-----" not in text:
+        raise Invalid(
+            "must be a PEM certificate (chain) with -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----"
+        )
+    return text + "\n"
+
+
+def pem_private_key(raw: str, ctx: Context) -> str | None:
+    """Empty (None), or an unencrypted PEM private key set as a secret. The
+    messages never quote the key."""
+    text = raw.strip()
+    if not text:
+        return None
+    if not _PEM_KEY.search(text):
+        raise Invalid("must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)")
+    if "ENCRYPTED" in text:
+        raise Invalid("must not be passphrase-protected (nginx would ask for the passphrase)")
+    if ctx.secret_keys is not None and ctx.key not in ctx.secret_keys:
+        raise Invalid(
+            "must be a secret, or the private key sits in plain text in the stack file: "
+            f"`pulumi config set --secret {ctx.key} < key.pem`"
+        )
+    return text + "\n"
+
+
+def docker_host(raw: str, ctx: Context) -> str:
+    text = raw.strip()
+    scheme = next((s for s in DOCKER_HOST_SCHEMES if text.startswith(s)), None)
+    if scheme is None or len(text) == len(scheme):
+        raise Invalid(
+            f"must start with one of {', '.join(DOCKER_HOST_SCHEMES)} and name a socket or host "
+            f"(e.g. unix:///var/run/docker.sock, ssh://deploy@host), got {raw!r}"
+        )
+    return text
