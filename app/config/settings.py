@@ -10,9 +10,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from core.env import env_bool, env_int, env_list, env_str
 from throttling.rates import parse_rate
-
-from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,14 +46,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "books",
     "throttling",
+    "core",
 ]
 
 MIDDLEWARE = [
     # First: probes answer before host validation, sessions or the database.
-    "config.health.HealthProbeMiddleware",
+    "core.health.HealthProbeMiddleware",
     # A database that does not answer: 503 + Retry-After from any view, not a 500.
-    "config.unavailable.DatabaseUnavailableMiddleware",
-    "config.limits.RequestBodyLimitMiddleware",
+    "core.unavailable.DatabaseUnavailableMiddleware",
+    "core.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,7 +208,7 @@ LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {

@@ -26,7 +26,7 @@ deletes a replica (infra/drain_hook.py): a short-lived helper container from
 the same image joins the replica's network and PID namespaces with
 NET_ADMIN, SYS_PTRACE and DAC_READ_SEARCH, finds the process holding the
 listening socket, borrows the socket (pidfd_getfd: the very same socket, not
-a copy) and runs ``python -m config.draining --port 8000``. The replica itself
+a copy) and runs ``python -m core.draining --port 8000``. The replica itself
 keeps no capability.
 """
 from __future__ import annotations
@@ -176,7 +176,7 @@ def drain(port: int, *, quiet_seconds: float = 0.2, limit_seconds: float = 10.0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m config.draining", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m core.draining", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--quiet-seconds", type=float, default=0.2)
     parser.add_argument("--limit-seconds", type=float, default=10.0)
