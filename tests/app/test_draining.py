@@ -84,11 +84,19 @@ def test_a_refusing_listener_still_serves_the_connections_it_has():
 
 def test_without_cap_net_admin_refusing_says_what_is_missing():
     # What a replica itself would get: it runs with every capability dropped.
-    code = ("import socket, sys; sys.path.insert(0, 'app'); from core.draining import *\n"
+    # The unprivileged process gets the module's source on stdin and runs from
+    # "/": the checkout may sit in a directory only root can read (CI clones
+    # into a private temporary directory). The module needs only the stdlib.
+    with open(os.path.join(REPO, "app", "core", "draining.py"), encoding="utf-8") as f:
+        source = f.read()
+    code = ("import socket, sys, types\n"
+            "draining = types.ModuleType('draining'); exec(sys.stdin.read(), vars(draining))\n"
             "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
-            "try: refuse_new_connections(s)\nexcept DrainError as e: print(e)")
+            "try: draining.refuse_new_connections(s)\nexcept draining.DrainError as e: print(e)")
+    # The interpreter itself, not a virtualenv's link to it (which may be in the checkout).
+    interpreter = os.path.realpath(sys.executable)
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                             sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+                             interpreter, "-I", "-c", code], input=source, cwd="/", capture_output=True, text=True)
     if result.returncode != 0 and "setpriv" in result.stderr:
         pytest.skip(f"setpriv unavailable: {result.stderr.strip()}")
     assert result.stdout.strip() == "attaching a socket filter needs CAP_NET_ADMIN", result.stderr
