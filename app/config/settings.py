@@ -162,15 +162,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "books.api.pagination.BookPagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "books.api.filters.QueryFilterBackend",
-        "books.api.filters.ParameterSearchFilter",
-        "books.api.filters.StrictOrderingFilter",
-    ],
     "DEFAULT_SCHEMA_CLASS": "books.api.schema.LibraryAutoSchema",
     "EXCEPTION_HANDLER": "books.api.errors.exception_handler",
-    "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
     "DEFAULT_THROTTLE_CLASSES": ["throttling.throttles.AnonThrottle", "throttling.throttles.UserThrottle"],
     # Behind a reverse proxy, the client address is the proxy's X-Forwarded-For entry.
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0) or None,
@@ -184,6 +177,8 @@ for _scope, _default in (("anon", "600/minute"), ("user", "3000/minute")):
     except ValueError as error:
         raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={error}") from None
 
+# Pagination and filters are the book API's own (books/api/views.py declares them).
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 # Unfiltered lists of a table larger than this report PostgreSQL's row estimate
 # as `count` instead of a COUNT(*) scan (books/api/pagination.py says why).

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Optional
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
@@ -62,7 +61,7 @@ _ESTIMATE_OR_EXACT_COUNT = f"""
 """
 
 
-def estimate_table_rows(model, using: str = "default") -> Optional[int]:
+def estimate_table_rows(model, using: str = "default") -> int | None:
     """PostgreSQL's estimate of a model's table rows, as the planner makes it
     for a sequential scan: the tuple density of the last ANALYZE (or VACUUM)
     times the table's current number of pages. None without statistics."""
@@ -186,6 +185,10 @@ class BookPagination(PageNumberPagination):
     """
 
     page_size_query_param = "page_size"
+
+    @property
+    def page_size(self):
+        return settings.API_PAGE_SIZE
 
     @property
     def django_paginator_class(self):
