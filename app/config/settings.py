@@ -181,7 +181,7 @@ for _scope, _default in (("anon", "600/minute"), ("user", "3000/minute")):
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 # Unfiltered lists of a table larger than this report PostgreSQL's row estimate
-# as `count` instead of a COUNT(*) scan (books/api/pagination.py says why).
+# as `count` instead of a COUNT(*) scan (docs/app.md#counting-a-large-table says why).
 API_COUNT_ESTIMATE_THRESHOLD = env_int("API_COUNT_ESTIMATE_THRESHOLD", 100_000, minimum=0)
 
 SPECTACULAR_SETTINGS = {
