@@ -60,7 +60,7 @@ def post_worker_init(worker):
     connections *refused* instead, which the proxy retries on another
     replica, writes included. What is left, a connection queued in the very
     instant of the close, is closed by the deployment draining the listener
-    before it stops a replica (config/draining.py, infra/drain_hook.py).
+    before it stops a replica (core/draining.py, infra/drain_hook.py).
     """
     import signal
 

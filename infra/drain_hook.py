@@ -38,7 +38,7 @@ def helper_container_args(replica_id: str, image: str, port: int, labels: dict[s
     """docker-py `containers.run` arguments for the helper that drains `replica_id`."""
     return {
         "image": image,
-        "command": ["python", "-m", "config.draining", "--port", str(port)],
+        "command": ["python", "-m", "core.draining", "--port", str(port)],
         "network_mode": f"container:{replica_id}",
         "pid_mode": f"container:{replica_id}",
         "user": "0",

@@ -10,9 +10,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from core.env import env_bool, env_int, env_list, env_str
 from throttling.rates import parse_rate
-
-from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,14 +46,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "books",
     "throttling",
+    "core",
 ]
 
 MIDDLEWARE = [
     # First: probes answer before host validation, sessions or the database.
-    "config.health.HealthProbeMiddleware",
+    "core.health.HealthProbeMiddleware",
     # A database that does not answer: 503 + Retry-After from any view, not a 500.
-    "config.unavailable.DatabaseUnavailableMiddleware",
-    "config.limits.RequestBodyLimitMiddleware",
+    "core.unavailable.DatabaseUnavailableMiddleware",
+    "core.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -162,15 +162,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "books.api.pagination.BookPagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "books.api.filters.QueryFilterBackend",
-        "books.api.filters.ParameterSearchFilter",
-        "books.api.filters.StrictOrderingFilter",
-    ],
     "DEFAULT_SCHEMA_CLASS": "books.api.schema.LibraryAutoSchema",
     "EXCEPTION_HANDLER": "books.api.errors.exception_handler",
-    "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
     "DEFAULT_THROTTLE_CLASSES": ["throttling.throttles.AnonThrottle", "throttling.throttles.UserThrottle"],
     # Behind a reverse proxy, the client address is the proxy's X-Forwarded-For entry.
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0) or None,
@@ -184,9 +177,11 @@ for _scope, _default in (("anon", "600/minute"), ("user", "3000/minute")):
     except ValueError as error:
         raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={error}") from None
 
+# Pagination and filters are the book API's own (books/api/views.py declares them).
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 # Unfiltered lists of a table larger than this report PostgreSQL's row estimate
-# as `count` instead of a COUNT(*) scan (books/api/pagination.py says why).
+# as `count` instead of a COUNT(*) scan (docs/app.md#counting-a-large-table says why).
 API_COUNT_ESTIMATE_THRESHOLD = env_int("API_COUNT_ESTIMATE_THRESHOLD", 100_000, minimum=0)
 
 SPECTACULAR_SETTINGS = {
@@ -208,7 +203,7 @@ LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {

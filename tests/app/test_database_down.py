@@ -12,7 +12,7 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from config.unavailable import DETAIL, RETRY_AFTER_SECONDS, DatabaseUnavailableMiddleware
+from core.unavailable import DETAIL, RETRY_AFTER_SECONDS, DatabaseUnavailableMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -56,14 +56,16 @@ def test_website_pages_are_503_without_a_traceback(client, unreachable_database,
 
 
 def test_the_503_is_logged_as_one_line_without_a_traceback(anonymous, unreachable_database, caplog):
-    with caplog.at_level(logging.WARNING, logger="config.unavailable"):
+    with caplog.at_level(logging.WARNING, logger="core.unavailable"):
         assert anonymous.get("/api/books/").status_code == 503
-    (record,) = [r for r in caplog.records if r.name == "config.unavailable"]
+    (record,) = [r for r in caplog.records if r.name == "core.unavailable"]
     assert record.exc_info is None
     assert record.error == "OperationalError" and record.path == "/api/books/"
 
 
-@pytest.mark.parametrize("error", [OperationalError("server closed the connection"), InterfaceError("connection already closed")])
+@pytest.mark.parametrize(
+    "error", [OperationalError("server closed the connection"), InterfaceError("connection already closed")]
+)
 def test_middleware_answers_connection_errors(error):
     middleware = DatabaseUnavailableMiddleware(lambda request: None)
     assert_json_503(middleware.process_exception(RequestFactory().get("/api/books/"), error))

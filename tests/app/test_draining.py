@@ -1,4 +1,4 @@
-"""Draining a replica before it stops resets no connection (config/draining.py).
+"""Draining a replica before it stops resets no connection (app/core/draining.py).
 
 The property a zero-downtime deploy needs from a replica that is about to be
 stopped: every connection it already has is served, and every new one fails
@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from config.draining import accept_queue_length, refuse_new_connections, wait_until_drained
+from core.draining import accept_queue_length, refuse_new_connections, wait_until_drained
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,11 +84,19 @@ def test_a_refusing_listener_still_serves_the_connections_it_has():
 
 def test_without_cap_net_admin_refusing_says_what_is_missing():
     # What a replica itself would get: it runs with every capability dropped.
-    code = ("import socket, sys; sys.path.insert(0, 'app'); from config.draining import *\n"
+    # The unprivileged process gets the module's source on stdin and runs from
+    # "/": the checkout may sit in a directory only root can read (CI clones
+    # into a private temporary directory). The module needs only the stdlib.
+    with open(os.path.join(REPO, "app", "core", "draining.py"), encoding="utf-8") as f:
+        source = f.read()
+    code = ("import socket, sys, types\n"
+            "draining = types.ModuleType('draining'); exec(sys.stdin.read(), vars(draining))\n"
             "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
-            "try: refuse_new_connections(s)\nexcept DrainError as e: print(e)")
+            "try: draining.refuse_new_connections(s)\nexcept draining.DrainError as e: print(e)")
+    # The interpreter itself, not a virtualenv's link to it (which may be in the checkout).
+    interpreter = os.path.realpath(sys.executable)
     result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                             sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+                             interpreter, "-I", "-c", code], input=source, cwd="/", capture_output=True, text=True)
     if result.returncode != 0 and "setpriv" in result.stderr:
         pytest.skip(f"setpriv unavailable: {result.stderr.strip()}")
     assert result.stdout.strip() == "attaching a socket filter needs CAP_NET_ADMIN", result.stderr
@@ -149,7 +157,7 @@ def test_without_draining_a_stop_resets_queued_connections(gunicorn_one_worker):
 def test_draining_then_stopping_serves_every_connection(gunicorn_one_worker):
     proc, port, _ = gunicorn_one_worker
     busy, queued = busy_and_queued(port)
-    drain = subprocess.Popen([sys.executable, "-m", "config.draining", "--port", str(port)],
+    drain = subprocess.Popen([sys.executable, "-m", "core.draining", "--port", str(port)],
                              cwd=os.path.join(REPO, "app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(0.2)
     late_outcomes = []
@@ -182,7 +190,7 @@ def test_draining_a_port_nobody_listens_on_is_a_clear_error():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = subprocess.run([sys.executable, "-m", "config.draining", "--port", str(port)],
+    result = subprocess.run([sys.executable, "-m", "core.draining", "--port", str(port)],
                             cwd=os.path.join(REPO, "app"), capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"port": port, "error": f"nothing listens on TCP port {port} here"}

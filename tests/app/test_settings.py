@@ -78,7 +78,8 @@ def test_bad_environment_values_are_named(env, message):
 
 
 def test_hosts_and_origins_are_comma_separated_lists():
-    code = "from django.conf import settings; import json; print(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
+    code = ("from django.conf import settings; import json; "
+            "print(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))")
     result = manage("shell", "-c", code, **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "a.example, b.example,,",
                                             "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example,https://b.example"})
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [["a.example", "b.example"], ["https://a.example", "https://b.example"]]
@@ -90,3 +91,11 @@ def test_logs_are_json_lines():
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["level"] == "WARNING" and line["message"] == "shelf 7 is full" and line["shelf"] == 7
     assert line["logger"] == "books" and "time" in line
+
+
+def test_page_sizes_come_from_the_environment():
+    """API_PAGE_SIZE and API_MAX_PAGE_SIZE reach the book API's pagination."""
+    code = ("from books.api.views import BookViewSet; pages = BookViewSet.pagination_class(); "
+            "print(pages.page_size, pages.max_page_size)")
+    result = manage("shell", "-c", code, **{**PRODUCTION, "API_PAGE_SIZE": "7", "API_MAX_PAGE_SIZE": "30"})
+    assert result.stdout.strip().splitlines()[-1] == "7 30", result.stderr

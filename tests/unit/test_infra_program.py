@@ -347,8 +347,8 @@ def test_api_replicas_are_drained_before_deletion(default, api, infra_drain_hook
 
 def test_drain_helper_joins_the_replica_with_only_the_capabilities_it_needs(infra_drain_hook):
     args = infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, {"org.library.stack": "dev"})
-    assert args["image"] == "sha256:img"  # the replica's own image: it has config/draining.py
-    assert args["command"] == ["python", "-m", "config.draining", "--port", "8000"]
+    assert args["image"] == "sha256:img"  # the replica's own image: it has core/draining.py
+    assert args["command"] == ["python", "-m", "core.draining", "--port", "8000"]
     assert args["network_mode"] == "container:abc123" and args["pid_mode"] == "container:abc123"
     assert args["cap_drop"] == ["ALL"]
     assert sorted(args["cap_add"]) == ["DAC_READ_SEARCH", "NET_ADMIN", "SYS_PTRACE"]

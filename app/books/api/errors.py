@@ -1,7 +1,7 @@
 """DRF exception handler: every error is JSON, and nothing a client sends is a 500.
 
 Database errors (OperationalError, InterfaceError) are left to DRF, which
-re-raises them; config.unavailable answers them with a 503 for every view.
+re-raises them; core.unavailable answers them with a 503 for every view.
 """
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ValidationError

@@ -1,35 +1,13 @@
 """Page-number pagination whose cost does not grow with the table.
 
-DRF's PageNumberPagination runs `SELECT COUNT(*)` on every list request. On
-an unfiltered list of a large table that count is a full (index-only or
-sequential) scan: tens of milliseconds at a million rows, more than the rest
-of the request together, and it grows with the table.
-
-What a client gets in `count`, and why:
-
-- A filtered or searched list (any WHERE clause), and an unfiltered list of a
-  table of at most API_COUNT_ESTIMATE_THRESHOLD rows (default 100 000): the
-  exact number of matching books. Filtered sets are what clients count
-  ("how many books by this author"), and PostgreSQL's estimate for an
-  arbitrary WHERE clause can be off by orders of magnitude.
-- An unfiltered list of a larger table: PostgreSQL's own estimate of the
-  table's rows, as the planner computes it (pg_class.reltuples scaled by the
-  table's current size in pages, so rows added since the last ANALYZE are
-  seen). It is exact right after ANALYZE and otherwise typically within a few
-  percent; that serves "about how many books are there" and page counts.
-
-Navigation stays exact either way: with an estimated count, a page is fetched
-with one extra row, so `next` is null exactly on the last page whatever the
-estimate says; a page past the real end is a 404 like any other; and
-`page=last` counts exactly (one COUNT for that request only). Every list
-request costs the same number of queries whatever the table size or page
-size: the count (or the estimate) and the page.
+An unfiltered list of a large table reports PostgreSQL's row estimate as
+`count` instead of scanning it with COUNT(*); filtered lists and navigation
+stay exact: docs/app.md#counting-a-large-table.
 """
 from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Optional
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
@@ -62,7 +40,7 @@ _ESTIMATE_OR_EXACT_COUNT = f"""
 """
 
 
-def estimate_table_rows(model, using: str = "default") -> Optional[int]:
+def estimate_table_rows(model, using: str = "default") -> int | None:
     """PostgreSQL's estimate of a model's table rows, as the planner makes it
     for a sequential scan: the tuple density of the last ANALYZE (or VACUUM)
     times the table's current number of pages. None without statistics."""
@@ -119,7 +97,7 @@ class ProbedPage(Page):
 
 class EstimatedCountPaginator(Paginator):
     """Django's Paginator, with the planner's estimate as `count` for whole
-    tables above `estimate_threshold` rows (see the module docstring)."""
+    tables above `estimate_threshold` rows (docs/app.md#counting-a-large-table)."""
 
     def __init__(self, object_list, per_page, *, estimate_threshold: int, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
@@ -178,7 +156,7 @@ class EstimatedCountPaginator(Paginator):
 
 class BookPagination(PageNumberPagination):
     """Page-number pagination with a capped, validated `page_size` and a
-    `count` that stays cheap on large tables (see the module docstring).
+    `count` that stays cheap on large tables (docs/app.md#counting-a-large-table).
 
     DRF silently falls back to the default page size on a bad value; a client
     asking for `page_size=abc` or `page_size=100000` is told instead. A page
@@ -186,6 +164,10 @@ class BookPagination(PageNumberPagination):
     """
 
     page_size_query_param = "page_size"
+
+    @property
+    def page_size(self):
+        return settings.API_PAGE_SIZE
 
     @property
     def django_paginator_class(self):

@@ -3,8 +3,8 @@
 drf-spectacular documents only the success response of each operation. A
 client (or a schema-driven fuzzer such as schemathesis, tests/live/test_hostile.py)
 then meets 400, 401, 404, 429 ... that the contract never mentioned. Every
-error of this API is JSON (books/api/errors.py, config/errors.py,
-config/limits.py): `{"detail": "..."}`, or for validation errors an object of
+error of this API is JSON (books/api/errors.py, core/errors.py,
+core/limits.py): `{"detail": "..."}`, or for validation errors an object of
 field name -> list of messages (`detail` for a body that is not valid JSON).
 """
 from drf_spectacular.openapi import AutoSchema

@@ -35,10 +35,15 @@ class ISBNField(StrictCharField):
             raise serializers.ValidationError(str(error)) from None
 
 
+def model_max_length(name: str) -> int:
+    """The model's column length: the model is the one place that sets it."""
+    return Book._meta.get_field(name).max_length
+
+
 class BookSerializer(serializers.ModelSerializer):
-    title = StrictCharField(max_length=250)
-    subtitle = StrictCharField(max_length=250, allow_blank=True, required=False, default="")
-    author = StrictCharField(max_length=100)
+    title = StrictCharField(max_length=model_max_length("title"))
+    subtitle = StrictCharField(max_length=model_max_length("subtitle"), allow_blank=True, required=False, default="")
+    author = StrictCharField(max_length=model_max_length("author"))
     isbn = ISBNField(
         help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored and returned as ISBN-13 digits.",
         validators=[UniqueValidator(queryset=Book.objects.all(), message="A book with this ISBN already exists.")],

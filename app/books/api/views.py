@@ -2,7 +2,8 @@ from django.db import IntegrityError, transaction
 from rest_framework import serializers, viewsets
 
 from ..models import SEARCHED_COLUMNS, Book
-from .filters import BookFilter
+from .filters import BookFilter, ParameterSearchFilter, QueryFilterBackend, StrictOrderingFilter
+from .pagination import BookPagination
 from .serializers import BookSerializer
 
 DUPLICATE_ISBN = {"isbn": ["A book with this ISBN already exists."]}
@@ -17,6 +18,8 @@ class BookViewSet(viewsets.ModelViewSet):
 
     queryset = Book.objects.all()
     serializer_class = BookSerializer
+    pagination_class = BookPagination
+    filter_backends = [QueryFilterBackend, ParameterSearchFilter, StrictOrderingFilter]
     filterset_class = BookFilter
     search_fields = list(SEARCHED_COLUMNS)  # trigram-indexed: see Book.Meta
     ordering_fields = ["id", "title", "author", "isbn"]

@@ -1,33 +1,9 @@
 """Drain a replica's listening socket before it is stopped (Linux).
 
-Why: a replica being replaced must stop taking connections *before* it
-stops listening. Closing a listening socket resets every connection still
-waiting in its accept queue; the reverse proxy has already sent a request on
-such a connection and, rightly, never resends a write (POST) it sent, so the
-client would get a 502. gunicorn closing its listener at once on SIGTERM
-(gunicorn.conf.py) only shrinks that window to an instant.
-
-The order that leaves no window:
-1. ``refuse_new_connections``: a socket filter on the listener drops every
-   new SYN. A client (the proxy) that connects now sends nothing: its
-   connect times out or, once the listener is gone, is refused, and the
-   proxy tries another replica, writes included (nothing was sent).
-   Handshakes already under way still complete.
-2. The server keeps accepting meanwhile; ``wait_until_drained`` returns once
-   the accept queue has stayed empty for a moment: every connection made
-   before step 1 has been taken.
-3. Only then is the replica stopped (SIGTERM: gunicorn finishes the requests
-   under way and exits).
-
-Attaching a filter to a TCP socket needs CAP_NET_ADMIN (Linux since commit
-5d39580f68e6), which the replicas do not have: they run with every
-capability dropped. So the deployment does it from outside, just before it
-deletes a replica (infra/drain_hook.py): a short-lived helper container from
-the same image joins the replica's network and PID namespaces with
-NET_ADMIN, SYS_PTRACE and DAC_READ_SEARCH, finds the process holding the
-listening socket, borrows the socket (pidfd_getfd: the very same socket, not
-a copy) and runs ``python -m config.draining --port 8000``. The replica itself
-keeps no capability.
+New connections are refused (a socket filter drops their SYNs) and the accept
+queue is left to empty, so that stopping the replica resets no connection the
+proxy has already sent a request on. Run by the deployment's helper container
+as ``python -m core.draining --port 8000``: docs/app.md#draining-a-replicas-listener.
 """
 from __future__ import annotations
 
@@ -176,7 +152,7 @@ def drain(port: int, *, quiet_seconds: float = 0.2, limit_seconds: float = 10.0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m config.draining", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m core.draining", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--quiet-seconds", type=float, default=0.2)
     parser.add_argument("--limit-seconds", type=float, default=10.0)

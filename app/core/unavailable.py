@@ -1,22 +1,8 @@
 """A database that does not answer is a 503 with Retry-After, never a 500.
 
-When PostgreSQL is stopped, restarting or unreachable, every view that
-touches it raises django.db OperationalError or InterfaceError (connection
-refused, unknown host, connect timeout, connection closed mid-request). That
-is a temporary condition of the service, not a bug: clients and load
-balancers should retry, so the answer is 503 Service Unavailable with a
-Retry-After header, and nothing about the failure (no traceback, no HTML
-error page for API clients) leaks out.
-
-One mechanism covers everything: a middleware's process_exception sees the
-exceptions of every view and of rendering template responses. DRF views
-re-raise exceptions their handler does not answer (books.api.errors leaves
-these alone), so API requests come through here too.
-
-Django closes the broken connection at the end of the request (it notes that
-an error occurred), and CONN_HEALTH_CHECKS checks a persistent connection
-before reusing it: once the database is back, the next request reconnects
-without any manual action.
+A temporary condition, not a bug: clients should retry, and nothing about the
+failure leaks out. One middleware covers every view, DRF's included:
+docs/app.md#a-database-that-does-not-answer.
 """
 import logging
 
