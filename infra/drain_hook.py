@@ -1,27 +1,12 @@
 """Drain an API replica just before Pulumi deletes it (a `before_delete` hook).
 
-Why: an old replica is deleted after its replacement is healthy, while the
-proxy still sends it traffic (until its container is gone, Docker's DNS
-answers with its address). The provider stops it with SIGTERM; a connection
-that sits in its accept queue at that instant is reset, and if the proxy had
-already sent a write on it, the client gets a 502. Draining first closes
-that window (app/config/draining.py): new connections to the old replica are
-dropped, so the proxy sends them, writes included, to another replica, and
-the ones already made are served; then the provider stops it.
-
-Attaching the filter that drops new connections needs CAP_NET_ADMIN, which
-the replicas do not have. The hook therefore runs a short-lived helper
-container from the replica's own image, in the replica's network and PID
-namespaces, with exactly NET_ADMIN (the filter), SYS_PTRACE and
-DAC_READ_SEARCH (to borrow the listening socket from the gunicorn process).
-It runs on the engine that runs the replica: the stack's `docker:host`
-(local socket, tcp:// or ssh://), else DOCKER_HOST, as the provider does.
-
-A replica that cannot be drained (say, an image from before this hook, or an
-engine that refuses the capabilities) is still deleted, with a warning:
-draining improves a deletion, it must never block one. `pulumi preview`
-does not run hooks; `pulumi destroy` runs them with `--run-program` only.
+A short-lived helper container (the replica's image, in its network and PID
+namespaces, with exactly the capabilities listed below) makes the replica
+drop new connections and serve the ones it has (app/core/draining.py), on the
+engine the provider deploys to. A replica that cannot be drained is still
+deleted, with a warning (docs/deploy.md, "Zero-downtime deployments").
 """
+
 from __future__ import annotations
 
 import json
