@@ -56,7 +56,7 @@ class Database(pulumi.ComponentResource):
             special=False,  # alphanumeric: no escaping needed in DATABASE_URL
             opts=child,
         )
-        secret_password = pulumi.Output.secret(password.result)
+        secret_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
 
         volume = docker.Volume(
             f"{name}-data",

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
+
+import pulumi
 
 PROJECT = "org.library.project"
 STACK = "org.library.stack"
 COMPONENT = "org.library.component"
+
+
+class Label(TypedDict):
+    """pulumi-docker's label shape, the same for containers, networks and volumes."""
+
+    label: pulumi.Input[str]
+    value: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -26,13 +36,12 @@ class StackNames:
     def prefix(self) -> str:
         return f"{self.project}-{self.stack}"
 
-    def labels(self, component: str, extra: Mapping[str, object] | None = None) -> list[dict]:
+    def labels(self, component: str, extra: Mapping[str, pulumi.Input[str]] | None = None) -> list[Label]:
         """pulumi-docker's label list ({label, value}) naming the project, the
         stack and the component (db, api, ...); `extra` values may be Inputs."""
-        pairs: dict[str, object] = {PROJECT: self.project, STACK: self.stack, COMPONENT: component}
-        pairs.update(extra or {})
-        return [{"label": key, "value": value} for key, value in pairs.items()]
+        pairs: dict[str, pulumi.Input[str]] = {**self.label_dict(component), **(extra or {})}
+        return [Label(label=key, value=value) for key, value in pairs.items()]
 
     def label_dict(self, component: str) -> dict[str, str]:
-        """The same labels as a plain mapping (the Docker SDK's form)."""
-        return {item["label"]: str(item["value"]) for item in self.labels(component)}
+        """The component's labels as a plain mapping (the Docker SDK's form)."""
+        return {PROJECT: self.project, STACK: self.stack, COMPONENT: component}

@@ -8,6 +8,7 @@ docs/deploy.md, "Topology: the reverse proxy", says why each setting is there.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from app_env import GUNICORN_TIMEOUT
@@ -33,7 +34,7 @@ UPSTREAM_READ_TIMEOUT_S = GUNICORN_TIMEOUT + 5
 _PLACEHOLDER = re.compile(r"\{\{ *([a-z_]+) *\}\}")
 
 
-def render(template: str, values: dict[str, object]) -> str:
+def render(template: str, values: Mapping[str, object]) -> str:
     """The template with its `##` lines dropped and every `{{ name }}` replaced.
     Raises KeyError for a placeholder without a value, ValueError for a value
     without a placeholder (a typo on either side)."""
