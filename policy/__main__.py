@@ -3,9 +3,8 @@
 The policies themselves live in library_policy/ (plain functions, unit-tested
 in tests/policy/); this file only registers them. docs/policy.md explains each.
 """
-from pulumi_policy import EnforcementLevel, PolicyPack
-
 from library_policy import policies
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(
     name="library-docker",

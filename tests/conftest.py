@@ -19,7 +19,7 @@ def require_docker():
         client = docker.from_env(timeout=600)
         client.ping()
         return client
-    except Exception as error:  # any failure means: no usable engine here
+    except Exception as error:  # noqa: BLE001 - any failure means: no usable engine here
         reason = f"no Docker engine answers ({type(error).__name__}: {error})"
     if os.environ.get("REQUIRE_DOCKER") == "1":
         pytest.fail(f"REQUIRE_DOCKER=1 but {reason}", pytrace=False)

@@ -5,13 +5,12 @@ One parser for the start-up check (config/settings.py) and the throttles, so
 that a rate the settings accept is a rate the throttles can use. It imports
 no models: the settings module loads it before Django is set up.
 """
-from typing import Optional
 
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 OFF = ("", "off", "none")
 
 
-def parse_rate(rate: str) -> Optional[tuple[int, int]]:
+def parse_rate(rate: str) -> tuple[int, int] | None:
     """'100/minute' -> (100, 60); 'off' -> None; ValueError for anything else."""
     if rate.strip().lower() in OFF:
         return None

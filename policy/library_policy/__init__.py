@@ -6,7 +6,7 @@ as mandatory ResourceValidationPolicy objects for the PolicyPack.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from pulumi_policy import (
     EnforcementLevel,

@@ -19,7 +19,8 @@ defensively and return UNKNOWN for such values.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
@@ -91,7 +92,7 @@ def component(props: Mapping[str, Any]) -> Any:
     return labels(props).get(COMPONENT_LABEL)
 
 
-def as_bool(value: Any) -> Optional[bool]:
+def as_bool(value: Any) -> bool | None:
     """True/False from a bool or "true"/"false" (any case); None otherwise."""
     if isinstance(value, bool):
         return value
@@ -114,7 +115,7 @@ def is_image_id(ref: str) -> bool:
     return bool(_IMAGE_ID.match(ref.strip()))
 
 
-def split_reference(ref: str) -> tuple[str, Optional[str], Optional[str]]:
+def split_reference(ref: str) -> tuple[str, str | None, str | None]:
     """(repository, tag, digest) of a reference such as
     registry:5000/team/name:tag@sha256:... (tag/digest None when absent)."""
     text = ref.strip()

@@ -11,7 +11,8 @@ the SDK's own config lookup, which also honours PULUMI_CONFIG_<KEY> variables.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from pulumi.runtime.config import get_config
 
@@ -21,7 +22,7 @@ from .props import as_bool
 NAMESPACE = "library"
 
 
-def stack_config(key: str) -> Optional[Any]:
+def stack_config(key: str) -> Any | None:
     """The stack's `library:<key>` value (usually a string), or None when unset."""
     return get_config(f"{NAMESPACE}:{key}")
 

@@ -117,6 +117,28 @@ def _copy_repo(target: Path) -> Path:
     return target
 
 
+#: Base images from the environment (the Debian-made ones where no registry is reachable).
+IMAGE_KEYS = {
+    "library:pythonImage": "LIBRARY_TEST_PYTHON_IMAGE",
+    "library:postgresImage": "LIBRARY_TEST_POSTGRES_IMAGE",
+    "library:nginxImage": "LIBRARY_TEST_NGINX_IMAGE",
+}
+
+
+def stack_config(base_port: int) -> dict[str, str]:
+    config = {
+        "library:apiReplicas": str(REPLICAS),
+        "library:hostPort": str(base_port),
+        "library:bindAddress": "127.0.0.1",
+        "library:retainDatabaseVolume": "true",
+        "library:apiMemoryMb": "384",
+        "library:gunicornWorkers": "1",
+        "library:gunicornThreads": "2",
+    }
+    config.update({key: os.environ[var] for key, var in IMAGE_KEYS.items() if os.environ.get(var)})
+    return config
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     """A fresh stack in a temporary file backend; torn down whatever happens."""
@@ -134,21 +156,7 @@ def deployment(tmp_path_factory):
     opts = auto.LocalWorkspaceOptions(env_vars=env)
     stack = auto.create_or_select_stack(stack_name=stack_name, work_dir=str(REPO), opts=opts)
     base_port = free_port_block(REPLICAS)
-    config = {
-        "library:apiReplicas": str(REPLICAS),
-        "library:hostPort": str(base_port),
-        "library:bindAddress": "127.0.0.1",
-        "library:retainDatabaseVolume": "true",
-        "library:apiMemoryMb": "384",
-        "library:gunicornWorkers": "1",
-        "library:gunicornThreads": "2",
-    }
-    if os.environ.get("LIBRARY_TEST_PYTHON_IMAGE"):
-        config["library:pythonImage"] = os.environ["LIBRARY_TEST_PYTHON_IMAGE"]
-    if os.environ.get("LIBRARY_TEST_POSTGRES_IMAGE"):
-        config["library:postgresImage"] = os.environ["LIBRARY_TEST_POSTGRES_IMAGE"]
-    if os.environ.get("LIBRARY_TEST_NGINX_IMAGE"):
-        config["library:nginxImage"] = os.environ["LIBRARY_TEST_NGINX_IMAGE"]
+    config = stack_config(base_port)
     stack.set_all_config({key: auto.ConfigValue(value) for key, value in config.items()})
 
     state = {

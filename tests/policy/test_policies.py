@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -52,7 +52,6 @@ for _path in (POLICY_DIR, UNIT_DIR):  # unique module names: library_policy, inf
 import library_policy  # noqa: E402
 from infra_helpers import ProgramRun, run_programs  # noqa: E402
 from library_policy import props as policy_props  # noqa: E402
-
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -88,7 +87,7 @@ def make_args(
     props: dict,
     *,
     name: str = "res",
-    policy_config: Optional[dict] = None,
+    policy_config: dict | None = None,
     protect: bool = False,
 ) -> ResourceValidationArgs:
     """The args pulumi_policy's analyzer builds (props behind its unknown-checking proxy)."""
@@ -108,7 +107,7 @@ def violations(policy: str, resource_type: str, props: dict, **kwargs: Any) -> l
     """Messages one policy reports for one resource (a fake report_violation collector)."""
     reported: list[str] = []
 
-    def report_violation(message: str, urn: Optional[str] = None) -> None:
+    def report_violation(message: str, urn: str | None = None) -> None:
         assert isinstance(message, str) and message
         reported.append(message)
 
@@ -203,7 +202,9 @@ def test_pack_files_are_consistent():
     assert "EnforcementLevel.MANDATORY" in main and "policies()" in main
     requirements = (POLICY_DIR / "requirements.txt").read_text().split()
     assert "pulumi-policy==1.21.0" in requirements
-    infra_pulumi = [l for l in (REPO / "infra" / "requirements.txt").read_text().split() if l.startswith("pulumi==")]
+    infra_pulumi = [
+        word for word in (REPO / "infra" / "requirements.txt").read_text().split() if word.startswith("pulumi==")
+    ]
     assert infra_pulumi and infra_pulumi[0] in requirements  # same SDK as the program
     yaml_text = (POLICY_DIR / "PulumiPolicy.yaml").read_text()
     assert "name: python" in yaml_text and "virtualenv:" in yaml_text
@@ -502,7 +503,7 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def program_violations(run: ProgramRun, policy_config: Optional[dict] = None) -> dict[str, list[str]]:
+def program_violations(run: ProgramRun, policy_config: dict | None = None) -> dict[str, list[str]]:
     """{"<policy> <resource name>": messages} over every recorded resource and policy."""
     found: dict[str, list[str]] = {}
     for resource in run["resources"]:
@@ -602,7 +603,8 @@ def analyzer():
     )
     try:
         port = process.stdout.readline().strip()
-        assert port.isdigit(), f"policy pack did not start: {process.stderr.read() if process.poll() is not None else port}"
+        why = process.stderr.read() if process.poll() is not None else port
+        assert port.isdigit(), f"policy pack did not start: {why}"
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         yield analyzer_pb2_grpc.AnalyzerStub(channel)
         channel.close()
