@@ -4,15 +4,16 @@
   infra/ on sys.path would make `import config` ambiguous with the Django
   project's `config` package, so nothing here does that.
 - `run_program(scenario)`: runs the whole program under Pulumi mocks in a
-  fresh process (tests/unit/infra_harness.py) and returns what it registered.
+  fresh process (tests/harness/fake.py) and returns what it registered.
 - `program(name)`: the same for the named scenarios in SCENARIOS, all started
   in parallel once per session and cached.
 """
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,6 @@ from infra_helpers import (  # noqa: E402
     finish_program_run,
     start_program_run,
 )
-
 
 #: Named program runs shared by the tests (config keys are namespaced).
 SCENARIOS: dict[str, dict[str, Any]] = {
