@@ -14,8 +14,8 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 import docker
 import docker.errors
@@ -231,7 +231,7 @@ class Realizer(Mocks):
             try:
                 result = context.run(hook.callback, args)
                 if inspect.isawaitable(result):
-                    context.run(asyncio.run, result)
+                    context.run(asyncio.run, cast(Coroutine[Any, Any, Any], result))
             except Exception as e:
                 raise RealizeError(f"container {cname}: before_delete hook {name!r} failed: "
                                    f"{type(e).__name__}: {e}") from e
@@ -247,8 +247,7 @@ class Realizer(Mocks):
         with self.lock:
             current = dict(self.current)
         stale = [c for c in self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
-                 if (c.get("Labels") or {}).get(URN_LABEL) in current
-                 and c["Id"] != current[(c.get("Labels") or {}).get(URN_LABEL)]]
+                 if (urn := str((c.get("Labels") or {}).get(URN_LABEL))) in current and c["Id"] != current[urn]]
         errors: list[str] = []
 
         def delete(container: dict) -> None:

@@ -95,7 +95,7 @@ class LiveStack:
 
     def cleanup(self) -> None:
         """Remove every container, network and volume of the run, and the images it built."""
-        volumes = {self.volume_name} | {d.get("volume_name") for d in self.deployments if d.get("volume_name")}
+        volumes = {self.volume_name} | {str(d["volume_name"]) for d in self.deployments if d.get("volume_name")}
         teardown(self.run_id, remove_volumes=True, client=self.client, extra_volumes=tuple(sorted(volumes)))
         # The images this run built: its tag, and the ids its deployments ran
         # (a redeploy leaves the first one untagged). Without force, an image
