@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.live.run_program import copy_repo
+from tests.harness.live import copy_repo
 
 DOCKER = "/usr/bin/docker"
 HERE = Path(__file__).resolve().parent

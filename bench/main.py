@@ -43,8 +43,8 @@ import yaml
 
 from bench import images, probes
 from bench.wrk import LoadShape, require_wrk, run_wrk, warm_up
-from tests.live.conftest import BASE_IMAGES, LiveStack
-from tests.live.realizer import RUN_LABEL
+from tests.harness.stack import BASE_IMAGES, LiveStack
+from tests.harness.state import RUN_LABEL
 
 TARGETS = {  # name: (description, threshold)
     "list_vs_healthz": ("list >= 50% of /healthz", 0.50),

@@ -39,8 +39,8 @@ from typing import Callable, Optional
 import pytest
 import requests
 
+from tests.harness.state import RUN_LABEL
 from tests.live.conftest import NO_THROTTLING, LiveStack, http, isbn13
-from tests.live.realizer import RUN_LABEL
 
 pytestmark = pytest.mark.live
 

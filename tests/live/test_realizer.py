@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from tests.live.realizer import RealizeError, check_keys, duration_ns, plain, run_objects, secret, teardown
-from tests.live.run_program import DeployError, deploy, load_project, stack_config
+from tests.harness.live import DeployError, deploy
+from tests.harness.program import load_project, stack_config
+from tests.harness.teardown import run_objects, teardown
+from tests.harness.values import RealizeError, check_keys, duration_ns, plain, secret
 
 TOY_PROJECT = """\
 name: toy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live.realizer import teardown
+from tests.harness.teardown import teardown
 
 pytestmark = pytest.mark.live
 

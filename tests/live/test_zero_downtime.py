@@ -7,7 +7,7 @@ rollback (`apiImage` = the first deployment's image) brings the old code back
 with every book intact, under load as well.
 
 The deployments run through the live harness, which replaces containers the
-way the engine does for this program (see tests/live/realizer.py): what this
+way the engine does for this program (see tests/harness/, docs/testing.md): what this
 proves is the program's resource options and its before_delete hook (which
 drains an old replica before it is stopped) plus nginx's re-resolution and
 retries, on a real engine. Throttling is off for these stacks: the load is

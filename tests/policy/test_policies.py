@@ -8,7 +8,7 @@ PolicyResourceOptions) and a collecting report_violation. The stack config
 reaches the policies the way the CLI passes it, through PULUMI_CONFIG.
 
 The program's own resources come from a run of infra/ under Pulumi mocks by
-tests/unit/infra_harness.py (one process per run), whose recorded inputs are
+tests/harness/fake.py (one process per run), whose recorded inputs are
 fed to every validator.
 """
 from __future__ import annotations
@@ -487,7 +487,7 @@ PROGRAM_SCENARIOS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def program_runs(tmp_path_factory) -> dict[str, ProgramRun]:
-    """Every scenario run once by tests/unit/infra_harness.py, in parallel."""
+    """Every scenario run once by tests/harness/fake.py, in parallel."""
     runs = run_programs(PROGRAM_SCENARIOS, tmp_path_factory.mktemp("policy-program-runs"))
     return {label: run.ok() for label, run in runs.items()}
 

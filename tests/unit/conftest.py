@@ -3,15 +3,16 @@
 - `infra_config`: infra/settings.py (the stack configuration), imported as the
   program imports it (infra/ at the end of sys.path).
 - `run_program(scenario)`: runs the whole program under Pulumi mocks in a
-  fresh process (tests/unit/infra_harness.py) and returns what it registered.
+  fresh process (tests/harness/fake.py) and returns what it registered.
 - `program(name)`: the same for the named scenarios in SCENARIOS, all started
   in parallel once per session and cached.
 """
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,6 @@ from infra_helpers import (  # noqa: E402
     finish_program_run,
     start_program_run,
 )
-
 
 #: Named program runs shared by the tests (config keys are namespaced).
 SCENARIOS: dict[str, dict[str, Any]] = {

@@ -9,7 +9,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
-HARNESS = Path(__file__).with_name("infra_harness.py")
+#: The unit tier's runner: the program under fake mocks (tests/harness/fake.py).
+HARNESS = "tests.harness.fake"
 PROGRAM_TIMEOUT_S = 120
 
 FAILED_MIGRATION_LOG = (
@@ -26,7 +27,7 @@ class ProgramRun(dict):
     def error(self) -> dict | None:
         return self["error"]
 
-    def ok(self) -> "ProgramRun":
+    def ok(self) -> ProgramRun:
         assert self.error is None, f"program failed: {self.error}"
         return self
 
@@ -68,15 +69,14 @@ def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"__secret__"}
 
 
-
-
 def start_program_run(scenario: dict[str, Any], workdir: Path, label: str) -> tuple[subprocess.Popen, Path]:
-    """Start the program under mocks for `scenario` in a fresh process (infra_harness.py)."""
+    """Start the program under mocks for `scenario` in a fresh process (tests/harness/fake.py)."""
     scenario_path = workdir / f"{label}.scenario.json"
     out_path = workdir / f"{label}.out.json"
     scenario_path.write_text(json.dumps(scenario))
     process = subprocess.Popen(
-        [sys.executable, str(HARNESS), str(scenario_path), str(out_path)],
+        [sys.executable, "-m", HARNESS, str(scenario_path), str(out_path)],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

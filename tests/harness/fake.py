@@ -1,0 +1,175 @@
+"""The unit tier's runner: the program under fake mocks (outputs invented), once
+per process, writing what it registered as JSON (see docs/testing.md).
+
+    python -m tests.harness.fake SCENARIO.json OUT.json
+
+SCENARIO: {"stack": "dev", "config": {"library:apiReplicas": "3", ...}, "secret_keys": [...],
+           "preview": false, "migration_exit_code": 0, "migration_logs": "..."}
+           The config is the whole config (no stack file is read), so a test controls every key.
+OUT: {"error": null | {"type", "message", "run_error"},
+      "resources": [{"type", "name", "urn", "parent", "custom", "inputs",
+                     "dependencies", "property_dependencies",
+                     "delete_before_replace", "delete_before_replace_defined",
+                     "replace_on_changes", "retain_on_delete", "protect",
+                     "before_delete_hooks"}],
+      "outputs": {name: {"value", "secret"}},
+      "outputs_registered": [urn, ...]  (register_outputs calls), "logs": [...]}
+Secret values appear as {"__secret__": value}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, mocks, rpc
+
+from . import program
+from .values import plain, recorded
+
+#: What a successful migration prints, when the scenario does not say.
+MIGRATION_LOGS = "Operations to perform:\n  Apply all migrations: books\nNo migrations to apply.\n"
+
+
+def _hex(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class FakeMocks(Mocks):
+    """Fake provider answers: echo the inputs, add the outputs the program reads."""
+
+    def __init__(self, scenario: dict[str, Any]):
+        self.scenario = scenario
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        typ = args.typ
+        if typ == "docker:index/image:Image":
+            state["repoDigest"] = "sha256:" + _hex(state.get("imageName"), state.get("build"))
+            state["baseImageName"] = state.get("imageName")
+        elif typ == "docker:index/remoteImage:RemoteImage":
+            state["imageId"] = "sha256:" + _hex(state.get("name"))
+            state["repoDigest"] = f"{state.get('name')}@sha256:{_hex('digest', state.get('name'))}"
+        elif typ == "docker:index/container:Container":
+            self._container(args, state)
+        elif typ in ("docker:index/network:Network", "docker:index/volume:Volume"):
+            state["name"] = state.get("name") or args.name
+            if typ == "docker:index/network:Network":
+                # What the provider reads back: the subnet the engine assigned.
+                state["ipamConfigs"] = [{"subnet": "172.30.0.0/16", "gateway": "172.30.0.1"}]
+        elif typ == "random:index/randomPassword:RandomPassword":
+            length = int(state.get("length") or 16)
+            state["result"] = ("Zq9" * length)[:length]
+        return f"{args.name}-id", state
+
+    def _container(self, args: MockResourceArgs, state: dict[str, Any]) -> None:
+        """An auto-name; the migration container's exit code and logs from the scenario."""
+        state["name"] = state.get("name") or f"{args.name}-{_hex(args.name)[:7]}"
+        labels = {item.get("label"): item.get("value")
+                  for item in plain(state.get("labels") or []) if isinstance(item, dict)}
+        if labels.get("org.library.component") == "migrate":
+            code = self.scenario.get("migration_exit_code", 0)
+            if code is not None:
+                state["exitCode"] = code
+            state["containerLogs"] = self.scenario.get("migration_logs", MIGRATION_LOGS)
+
+    def call(self, args: MockCallArgs) -> dict:
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, also recording the registration requests (options included)."""
+
+    def __init__(self, m: Mocks):
+        super().__init__(m)
+        self.registrations: list[dict] = []
+        self.outputs_registered: list[str] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.registrations.append({
+            "type": request.type,
+            "name": request.name,
+            "urn": response.urn,
+            "parent": request.parent,
+            "custom": bool(request.custom),
+            "inputs": recorded(rpc.deserialize_properties(request.object)),
+            "dependencies": list(request.dependencies),
+            "property_dependencies": {key: list(value.urns) for key, value in request.propertyDependencies.items()},
+            "delete_before_replace": bool(request.deleteBeforeReplace),
+            "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
+            "replace_on_changes": list(request.replaceOnChanges),
+            "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
+            "protect": request.protect if request.HasField("protect") else None,
+            "before_delete_hooks": list(request.hooks.before_delete),
+        })
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs_registered.append(request.urn)
+        return super().RegisterResourceOutputs(request)
+
+
+def _stack_outputs(ran: program.Ran) -> dict[str, dict]:
+    """The stack's outputs, resolved, each with whether it is secret."""
+    outputs: dict[str, dict] = {}
+
+    async def resolve() -> None:
+        for key, value in ran.stack.outputs.items():
+            output = pulumi.Output.from_input(value)
+            outputs[key] = {"value": recorded(await output.future()), "secret": await output.is_secret()}
+
+    ran.loop.run_until_complete(resolve())
+    return outputs
+
+
+def run_scenario(scenario: dict[str, Any], repo_dir: str = program.REPO_ROOT) -> dict[str, Any]:
+    """Run the program of repo_dir once for the scenario; what it registered, as JSON-able data."""
+    logs: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logs.append(f"{record.levelname}: {record.getMessage()}")
+
+    logger = logging.getLogger("infra-harness")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Collect())
+
+    project = program.load_project(repo_dir)
+    monitor = RecordingMonitor(FakeMocks(scenario))
+    error: BaseException | None = None
+    outputs: dict[str, dict] = {}
+    try:
+        ran = program.run(program.program_dir(repo_dir, project), project["name"], scenario.get("stack", "dev"),
+                           dict(scenario.get("config", {})), list(scenario.get("secret_keys", [])), monitor,
+                           preview=bool(scenario.get("preview", False)), logger=logger)
+        outputs = _stack_outputs(ran)
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        error = exc
+    return {
+        "error": None if error is None else {
+            "type": type(error).__name__,
+            "message": str(error),
+            "run_error": isinstance(error, pulumi.RunError),
+        },
+        "resources": monitor.registrations,
+        "outputs": outputs,
+        "outputs_registered": monitor.outputs_registered,
+        "logs": logs,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    scenario_path, out_path = argv or sys.argv[1:3]
+    result = run_scenario(json.loads(Path(scenario_path).read_text()))
+    Path(out_path).write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""The live tier's runner: one deployment of a project's program, realized on a
+real Docker engine, in a process of its own (see docs/testing.md, the live tier).
+
+Command line (prints the stack outputs as JSON on stdout; logs on stderr;
+exit status 1 with the error on failure)::
+
+    python -m tests.harness.live --stack ci --run-id demo \\
+        [--repo DIR] [--config library:hostPort=18080 ...] [--secret key=value ...]
+
+From Python (tests)::
+
+    from tests.harness.live import deploy, copy_repo
+    outputs = deploy("ci", "demo", {"library:hostPort": "18080"})
+    outputs.secret_names   # names of the outputs the program marked secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from typing import Any
+
+from . import program
+from .program import REPO_ROOT, config_value, load_project, stack_config
+from .realizer import Realizer
+from .values import contains_secret, integral, is_secret, plain, secret
+
+
+def _make_monitor(realizer: Realizer) -> Any:
+    from google.protobuf import empty_pb2
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, _resolve_callbacks
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+    class RealizingMonitor(MockMonitor):
+        """The SDK's mock monitor, plus what the engine would add for this
+        program: URNs handed to the realizer, additionalSecretOutputs and
+        secret inputs kept secret in outputs, and the stack's outputs kept."""
+
+        stack_outputs: dict | None = None
+
+        def RegisterResource(self, request: Any) -> Any:
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = urn
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            _ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object)
+            args = MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                resource_id=request.importId, custom=request.custom or False,
+                transforms=_resolve_callbacks(request.transforms),
+            )
+            realizer.local.urn = urn
+            # The options the engine would act on when it replaces the resource.
+            realizer.local.options = {
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
+                "beforeDelete": list(request.hooks.before_delete),
+            }
+            try:
+                id_, state = self.mocks.new_resource(args)
+            finally:
+                realizer.local.urn = None
+                realizer.local.options = None
+            # The engine keeps additionalSecretOutputs and outputs of secret inputs secret
+            # (pulumi engine pkg/resource/deploy/step_executor.go, additionalSecretOutputs).
+            secret_outputs = set(request.additionalSecretOutputs)
+            for key, value in list(state.items()):
+                if is_secret(value):
+                    continue
+                if key in secret_outputs or contains_secret(inputs.get(key)):
+                    state[key] = secret(value)
+            obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:
+            if request.urn.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+                _ensure_event_loop()
+                self.stack_outputs = rpc.deserialize_properties(request.outputs)
+            return empty_pb2.Empty()
+
+    return RealizingMonitor(realizer)
+
+
+def _remember_resource_hooks(realizer: Realizer) -> None:
+    """Hand the program's resource hooks to the realizer by name, as the
+    engine knows them, so that it can run a resource's before_delete hooks
+    when it deletes the resource (registration itself goes on as usual)."""
+    import pulumi.resource_hooks as resource_hooks
+
+    register = resource_hooks.register_resource_hook
+
+    def register_and_remember(hook: Any) -> Any:
+        realizer.hooks[hook.name] = hook
+        return register(hook)
+
+    resource_hooks.register_resource_hook = register_and_remember
+
+
+_REALIZER: Realizer | None = None  # the running deployment's Realizer, for the failure path of main()
+
+
+def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str],
+                   secret_keys: list[str], project: dict) -> dict:
+    """Run the program in this process; return {outputs, secretOutputs, ...}."""
+    global _REALIZER
+    path = program.program_dir(repo_dir, project)
+    realizer = _REALIZER = Realizer(run_id, path)
+    monitor = _make_monitor(realizer)
+    _remember_resource_hooks(realizer)
+
+    def keep_context() -> None:
+        realizer.program_context = contextvars.copy_context()
+
+    started = time.monotonic()
+    program.run(path, project["name"], stack, config, secret_keys, monitor,
+                logger=logging.getLogger("live.program"), organization="organization",
+                before_program=keep_context)
+    elapsed = time.monotonic() - started
+
+    raw = monitor.stack_outputs or {}
+    # The engine's delete phase: replaced containers, then undeclared ones.
+    pruned = realizer.delete_replaced()
+    pruned += realizer.prune_undeclared()
+    return {
+        "outputs": integral(plain(raw)),
+        "secretOutputs": sorted(k for k, v in raw.items() if is_secret(v)),
+        "pruned": pruned,
+        "hookRuns": realizer.hook_runs,
+        "created": [list(x) for x in realizer.created],
+        "seconds": round(elapsed, 1),
+    }
+
+
+def _fail(stack: str, run_id: str, e: BaseException) -> None:
+    """Report a failed deployment and leave at once, as the engine does on a failure:
+    start nothing new, and let the operations under way finish, so that no half-made
+    object appears after this process has gone (and a teardown misses it)."""
+    if _REALIZER is not None:
+        _REALIZER.stop("the deployment failed")
+        if not _REALIZER.wait_idle(600):
+            print("warning: resources were still being created after 600 s", file=sys.stderr)
+    causes = list(_REALIZER.failures) if _REALIZER is not None else []
+    reported = f"{type(e).__name__}: {e}"
+    if reported not in causes:
+        causes.append(reported)
+    print(f"error: the deployment of stack {stack!r} (run {run_id}) failed:\n"
+          + "\n".join(causes), file=sys.stderr)
+    print("".join(traceback.format_exception(e))[-6000:], file=sys.stderr)
+    print(f"error (repeated): {causes[0]}", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(1)  # threads of the runtime may still be blocked; do not wait for them
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Run the project's Pulumi program on a real Docker engine.")
+    ap.add_argument("--repo", default=REPO_ROOT, help="repository (or a copy of it) holding Pulumi.yaml")
+    ap.add_argument("--stack", required=True)
+    ap.add_argument("--run-id", required=True)
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--json-out", help="also write the result JSON to this file")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    def pairs(items: list[str]) -> dict[str, str]:
+        out = {}
+        for item in items:
+            if "=" not in item:
+                ap.error(f"expected KEY=VALUE, got {item!r}")
+            k, v = item.split("=", 1)
+            out[k] = v
+        return out
+
+    repo = os.path.abspath(args.repo)
+    project = load_project(repo)
+    config, secret_keys = stack_config(repo, project, args.stack, pairs(args.config), pairs(args.secret))
+    try:
+        result = run_in_process(repo, args.stack, args.run_id, config, secret_keys, project)
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - reported, then a failing exit status
+        _fail(args.stack, args.run_id, e)
+    text = json.dumps(result, indent=2, sort_keys=True, default=str)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            f.write(text)
+    print(text)
+    sys.stdout.flush()
+    return 0
+
+
+# --- the Python API for tests ------------------------------------------------------
+
+
+class DeployError(Exception):
+    def __init__(self, message: str, returncode: int, log: str):
+        super().__init__(message)
+        self.returncode = returncode
+        self.log = log
+
+
+class Outputs(dict):
+    """A deployment's stack outputs (plain values), plus what else the run reported."""
+
+    secret_names: list[str]
+    log: str
+    result: dict
+
+
+def deploy(stack: str, run_id: str, config_overrides: dict[str, Any] | None = None,
+           repo_dir: str = REPO_ROOT, secrets: dict[str, Any] | None = None,
+           timeout: float = 1200, python: str = sys.executable) -> Outputs:
+    """Deploy the program of repo_dir (default: this repository) for real, in a
+    subprocess. Returns the stack outputs; raises DeployError with the run's
+    log when the program fails."""
+    cmd = [python, "-m", "tests.harness.live", "--repo", os.path.abspath(repo_dir),
+           "--stack", stack, "--run-id", run_id]
+    for k, v in (config_overrides or {}).items():
+        cmd += ["--config", f"{k}={config_value(v)}"]
+    for k, v in (secrets or {}).items():
+        cmd += ["--secret", f"{k}={config_value(v)}"]
+    # From this repository's root: the harness is imported from here, whatever repo_dir is.
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+    if proc.returncode != 0:
+        raise DeployError(
+            f"deployment of {stack!r} (run {run_id}) failed with exit status {proc.returncode}:\n"
+            f"{proc.stderr[-8000:]}", proc.returncode, proc.stderr)
+    result = json.loads(proc.stdout)
+    out = Outputs(result["outputs"])
+    out.secret_names = result["secretOutputs"]
+    out.log = proc.stderr
+    out.result = result
+    return out
+
+
+def copy_repo(dest: str, repo_dir: str = REPO_ROOT) -> str:
+    """Copy the working tree (without .git, virtualenvs and caches) to dest."""
+    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", "*.pyc",
+                                    "node_modules", ".pulumi-state", "staticfiles")
+    shutil.copytree(repo_dir, dest, ignore=ignore, symlinks=True, dirs_exist_ok=True)
+    return dest
+
+
+if __name__ == "__main__":
+    sys.exit(main())

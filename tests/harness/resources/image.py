@@ -1,0 +1,108 @@
+"""docker:index/image:Image: a local ``docker build`` (BuildKit), never a push.
+
+Follows pulumi-docker provider/image.go (the native Image resource): context and
+Dockerfile relative to the program's working directory, the default Dockerfile
+<context>/Dockerfile, ``repoDigest`` the built image (no registry here: its id)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..values import RealizeError, check_keys, plain, tail
+
+if TYPE_CHECKING:
+    from ..realizer import Realizer
+
+log = logging.getLogger("live.realizer")
+
+IMAGE_KEYS = {"imageName", "build", "skipPush", "buildOnPreview", "registry"}
+IMAGE_BUILD_KEYS = {"context", "dockerfile", "args", "target", "platform", "builderVersion", "addHosts", "network"}
+
+DOCKER_CLI = "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else "docker"
+
+
+def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
+    i = plain(inputs)
+    check_keys("Image", name, i, IMAGE_KEYS)
+    image_name = i.get("imageName")
+    if not image_name:
+        raise RealizeError(f"Image {name!r}: imageName is required")
+    if not i.get("skipPush", False):
+        raise RealizeError(f"Image {name!r}: skipPush is false, and this harness cannot push to a registry")
+    build = i.get("build") or {}
+    check_keys("Image", name, build, IMAGE_BUILD_KEYS, "build")
+    context = build.get("context") or "."
+    # pulumi-docker provider/image.go: context and dockerfile are relative to the
+    # program's working directory; the default Dockerfile is <context>/Dockerfile.
+    dockerfile = build.get("dockerfile") or os.path.join(context, "Dockerfile")
+    ctx_abs = os.path.normpath(os.path.join(r.program_dir, context))
+    df_abs = os.path.normpath(os.path.join(r.program_dir, dockerfile))
+    if not os.path.isdir(ctx_abs):
+        raise RealizeError(f"Image {name!r}: build context {ctx_abs} is not a directory")
+    if not os.path.isfile(df_abs):
+        raise RealizeError(f"Image {name!r}: Dockerfile {df_abs} does not exist")
+    version = build.get("builderVersion") or "BuilderBuildKit"
+    if version not in ("BuilderBuildKit", "BuilderV1"):
+        raise RealizeError(f"Image {name!r}: invalid builderVersion {version!r}")
+
+    image_id = _build(r, name, image_name, build, version, df_abs, ctx_abs)
+    state = {
+        **inputs,
+        "imageName": image_name,
+        "baseImageName": image_name,
+        "repoDigest": image_id,
+        "context": context,
+        "dockerfile": os.path.relpath(df_abs, ctx_abs),
+        "registryServer": "",
+    }
+    if build.get("platform"):
+        state["platform"] = build["platform"]
+    return image_name, state
+
+
+def _build_command(image_name: str, build: dict[str, Any], df_abs: str) -> list[str]:
+    cmd = [DOCKER_CLI, "build", "--progress=plain", "-f", df_abs, "-t", image_name]
+    for key, value in sorted((build.get("args") or {}).items()):
+        cmd += ["--build-arg", f"{key}={value}"]
+    if build.get("target"):
+        cmd += ["--target", build["target"]]
+    if build.get("platform"):
+        cmd += ["--platform", build["platform"]]
+    for host in build.get("addHosts") or []:
+        cmd += ["--add-host", host]
+    if build.get("network"):
+        cmd += ["--network", build["network"]]
+    return cmd
+
+
+def _build(r: Realizer, name: str, image_name: str, build: dict[str, Any], version: str,
+           df_abs: str, ctx_abs: str) -> str:
+    """Run the build; the image id, or an error with the end of the build log."""
+    cmd = _build_command(image_name, build, df_abs)
+    fd, iidfile = tempfile.mkstemp(prefix="live-iid-")
+    os.close(fd)
+    cmd += ["--iidfile", iidfile, ctx_abs]
+    env = dict(os.environ, DOCKER_BUILDKIT="1" if version == "BuilderBuildKit" else "0")
+    log_path = os.path.join(r.build_log_dir, f"live-build-{r.run_id}-{name}.log")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=r.program_dir, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=1800)
+        if proc.returncode != 0:
+            with open(log_path, "w") as f:
+                f.write(proc.stdout)
+            raise RealizeError(
+                f"Image {name!r}: docker build failed (exit {proc.returncode}); full log in "
+                f"{log_path}; last lines:\n{tail(proc.stdout, 60)}"
+            )
+        with open(iidfile) as f:
+            image_id = f.read().strip()
+    finally:
+        os.unlink(iidfile)
+    log.info("built %s as %s in %.1fs", image_name, image_id[:19], time.monotonic() - started)
+    return image_id
