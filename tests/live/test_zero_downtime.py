@@ -148,7 +148,7 @@ def deploy_under_load(live_stack, base_url: str, token: str, marker: Optional[st
 
 def assert_no_failed_request(result: LoadResult) -> None:
     """Not one read or write failed: the proxy routed around replicas that
-    were draining (app/config/draining.py) or gone."""
+    were draining (app/core/draining.py) or gone."""
     assert result.failures == [], (
         f"{len(result.failures)} of {result.requests} requests failed; first ones:\n"
         + "\n".join(result.failures[:10]))
