@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -139,7 +139,7 @@ def throughput_round(url: str, spread: list[int], paths: dict[str, str], shape: 
         log(f"  {label:<22} {('/' + path)[:48]:<48} {result.rps:>9.1f} req/s  p50 {result.p50_ms:.1f} ms  "
             f"p99 {result.p99_ms:.1f} ms  CPU ms/request {cpu}{flag}")
     ceiling = results["healthz"]["rps"] or 1
-    for name, figures in results.items():
+    for figures in results.values():
         figures["vs_healthz"] = round(figures["rps"] / ceiling, 3)
     return results
 
@@ -216,8 +216,9 @@ def render(report: dict) -> str:
                  f"target: do not grow with page or table size: {verdict}")
     lines.append("")
     if report.get("load_seconds"):
-        lines.append("Data loading (load_sample_books, COPY; then VACUUM ANALYZE): " + ", ".join(
-            f"{human_rows(int(k))} rows: {v['load_s']} s + {v['vacuum_s']} s" for k, v in report["load_seconds"].items()))
+        loads = [f"{human_rows(int(k))} rows: {v['load_s']} s + {v['vacuum_s']} s"
+                 for k, v in report["load_seconds"].items()]
+        lines.append("Data loading (load_sample_books, COPY; then VACUUM ANALYZE): " + ", ".join(loads))
         lines.append("")
     img = report.get("image")
     if img:
@@ -263,7 +264,7 @@ def compute_ratios(report: dict) -> None:
 # --- the run --------------------------------------------------------------------
 
 
-def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
@@ -284,7 +285,7 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     require_wrk()
     client = docker_client()

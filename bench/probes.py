@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Optional
 
 SNIPPET = r'''
 import json, os
@@ -61,7 +60,7 @@ print("BENCH-JSON " + json.dumps(out))
 '''
 
 
-def exec_checked(container, cmd: list[str], environment: Optional[dict] = None, user: Optional[str] = None) -> str:
+def exec_checked(container, cmd: list[str], environment: dict | None = None, user: str | None = None) -> str:
     kwargs = {"environment": environment or {}}
     if user:
         kwargs["user"] = user
@@ -72,10 +71,10 @@ def exec_checked(container, cmd: list[str], environment: Optional[dict] = None, 
     return output
 
 
-def queries_per_request(api_container, paths: dict[str, str], throttle_rates: Optional[dict] = None) -> dict:
+def queries_per_request(api_container, paths: dict[str, str], throttle_rates: dict | None = None) -> dict:
     env = {"BENCH_PATHS": json.dumps(paths), "BENCH_THROTTLE_RATES": json.dumps(throttle_rates)}
     output = exec_checked(api_container, ["python", "manage.py", "shell", "-c", SNIPPET], environment=env)
-    line = next((l for l in output.splitlines() if l.startswith("BENCH-JSON ")), None)
+    line = next((text for text in output.splitlines() if text.startswith("BENCH-JSON ")), None)
     if line is None:
         raise RuntimeError(f"no figures from the query probe in {api_container.name}:\n{output[-3000:]}")
     return json.loads(line.split(" ", 1)[1])

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
-from typing import Optional
 from urllib.parse import urlsplit
 
 LUA_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_report.lua")
@@ -51,7 +50,7 @@ def require_wrk() -> str:
     return path
 
 
-def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: Optional[list[int]] = None) -> LoadResult:
+def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: list[int] | None = None) -> LoadResult:
     """One wrk run against url. With spread_ports, wrk's threads connect
     round-robin to those loopback ports (replicas without a proxy)."""
     parts = urlsplit(url)
@@ -62,7 +61,7 @@ def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: Optional[lis
     cmd = [require_wrk(), f"-t{threads}", f"-c{max(shape.connections, threads)}", f"-d{seconds}s",
            f"--timeout={shape.timeout_seconds}s", "--latency", "-s", LUA_SCRIPT, url]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH-JSON ")), None)
+    line = next((text for text in proc.stdout.splitlines() if text.startswith("BENCH-JSON ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}) on {url}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     data = json.loads(line.split(" ", 1)[1])
@@ -76,7 +75,7 @@ def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: Optional[lis
     )
 
 
-def warm_up(url: str, shape: LoadShape, spread_ports: Optional[list[int]] = None) -> None:
+def warm_up(url: str, shape: LoadShape, spread_ports: list[int] | None = None) -> None:
     """A short run before a measured one: connections, worker caches, the database's buffers."""
     if shape.warmup_seconds > 0:
         run_wrk(url, shape, shape.warmup_seconds, spread_ports)

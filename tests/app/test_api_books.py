@@ -2,6 +2,7 @@
 import json
 
 import pytest
+
 from books.models import Book
 
 pytestmark = pytest.mark.django_db

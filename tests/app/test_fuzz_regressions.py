@@ -14,6 +14,7 @@ scripts/fuzz) found against the deployed API.
 import json
 
 import pytest
+
 from books.isbn import InvalidISBN, normalize_isbn
 from books.models import Book
 
@@ -103,8 +104,9 @@ def test_a_nul_in_search_is_a_400_naming_the_parameter(anonymous):
 
 
 def test_a_bare_list_validation_error_gets_the_documented_object_shape():
-    from books.api.errors import exception_handler
     from rest_framework.exceptions import ValidationError
+
+    from books.api.errors import exception_handler
 
     response = exception_handler(ValidationError("Not like this."), {})
     assert response.status_code == 400

@@ -1,5 +1,6 @@
 """The server-rendered website and the admin."""
 import pytest
+
 from books.management.commands.load_sample_books import sample_isbn
 from books.models import Book
 

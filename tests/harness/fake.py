@@ -78,8 +78,8 @@ class FakeMocks(Mocks):
                 state["exitCode"] = code
             state["containerLogs"] = self.scenario.get("migration_logs", MIGRATION_LOGS)
 
-    def call(self, args: MockCallArgs) -> dict:
-        return {}
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return {}, None
 
 
 class RecordingMonitor(mocks.MockMonitor):

@@ -81,7 +81,7 @@ def _make_monitor(realizer: Realizer) -> Any:
                 if key in secret_outputs or contains_secret(inputs.get(key)):
                     state[key] = secret(value)
             obj_proto = _sync_await(rpc.serialize_properties(state, {}))
-            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_ or "", state)
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj_proto)
 
         def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -32,9 +32,9 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import pytest
 import requests
@@ -80,7 +80,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval:
         time.sleep(interval)
 
 
-def health(container) -> Optional[str]:
+def health(container) -> str | None:
     container.reload()
     return (container.attrs["State"].get("Health") or {}).get("Status")
 
@@ -138,7 +138,7 @@ class Service:
             if container.status != "running":
                 container.start()
         for container in [self.db(), *self.api()]:
-            wait_for(lambda: health(container) == "healthy", 120, f"restore: {container.name} healthy")
+            wait_for(lambda c=container: health(c) == "healthy", 120, f"restore: {container.name} healthy")
         wait_for(self.ready, 60, "restore: the service ready")
 
     def new_book(self, isbn: str, title: str) -> dict:

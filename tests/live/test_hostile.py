@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import wait_for_room_in_the_throttle_window
-from tests.live.conftest import NO_THROTTLING, HTTP_TIMEOUT, http
+from tests.live.conftest import HTTP_TIMEOUT, NO_THROTTLING, http
 from tests.live.test_security import secret_values
 
 pytestmark = pytest.mark.live

@@ -134,7 +134,8 @@ def test_no_secret_in_images_or_labels(deployed):
     for image_id in image_ids:
         image = client.images.get(image_id)
         history = client.api.history(image_id)
-        blobs[f"history of {image_id[:19]}"] = "\n".join(str(h.get("CreatedBy", "")) + str(h.get("Comment", "")) for h in history)
+        steps = (str(h.get("CreatedBy", "")) + str(h.get("Comment", "")) for h in history)
+        blobs[f"history of {image_id[:19]}"] = "\n".join(steps)
         config = image.attrs["Config"] or {}
         blobs[f"env of {image_id[:19]}"] = "\n".join(config.get("Env") or [])
         blobs[f"labels of {image_id[:19]}"] = repr(config.get("Labels"))

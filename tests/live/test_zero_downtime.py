@@ -19,7 +19,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pytest
 import requests
@@ -42,7 +41,7 @@ class LoadResult:
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     created_ids: list[int] = field(default_factory=list)
-    marker_first_seen_s: Optional[float] = None
+    marker_first_seen_s: float | None = None
     seconds: float = 0.0
     slowest_s: float = 0.0  # the longest request: what routing around a draining replica costs
 
@@ -52,7 +51,7 @@ class ContinuousLoad:
     stopped (or LOAD_MAX_SECONDS): list, create, read back, website page.
     Any connection error or unexpected status is a failure."""
 
-    def __init__(self, base_url: str, token: str, clients: int = CLIENTS, marker: Optional[str] = None):
+    def __init__(self, base_url: str, token: str, clients: int = CLIENTS, marker: str | None = None):
         self.base_url, self.token, self.clients, self.marker = base_url, token, clients, marker
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -60,7 +59,7 @@ class ContinuousLoad:
         self.result = LoadResult()
         self._started = 0.0
 
-    def start(self) -> "ContinuousLoad":
+    def start(self) -> ContinuousLoad:
         self._started = time.monotonic()
         self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
         for thread in self._threads:
@@ -74,7 +73,7 @@ class ContinuousLoad:
         self.result.seconds = time.monotonic() - self._started
         return self.result
 
-    def _record(self, what: str, response: Optional[requests.Response], expected: int, error: str = "") -> bool:
+    def _record(self, what: str, response: requests.Response | None, expected: int, error: str = "") -> bool:
         with self._lock:
             self.result.requests += 1
             if response is None or response.status_code != expected:
@@ -132,7 +131,7 @@ def change_the_code(repo) -> str:
     return marker
 
 
-def deploy_under_load(live_stack, base_url: str, token: str, marker: Optional[str], **config):
+def deploy_under_load(live_stack, base_url: str, token: str, marker: str | None, **config):
     """Deploy while ContinuousLoad runs; returns (outputs, load result, deploy seconds)."""
     load = ContinuousLoad(base_url, token, marker=marker).start()
     try:
@@ -176,7 +175,7 @@ def test_a_code_deployment_under_load_fails_no_request(live_stack):
     print(f"FIGURE zero-downtime requests={result.requests} failures={len(result.failures)} "
           f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} clients={CLIENTS} "
           f"writes={len(result.created_ids)} slowest_s={result.slowest_s:.2f} new_code_first_seen_s="
-          f"{result.marker_first_seen_s if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}")
+          f"{None if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}")
     assert_no_failed_request(result)
     assert_every_old_replica_was_drained(second, replaced=len(old_api))
     assert result.requests >= 20 * CLIENTS, "the load did not really run during the deployment"

@@ -11,9 +11,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import requests
 
@@ -25,7 +25,7 @@ LOOPBACK_PREFIX = "http://127.0.0.1:"
 class LoopbackSession(requests.Session):
     """A keep-alive session that refuses any URL but the published loopback ports."""
 
-    def __init__(self, token: Optional[str] = None):
+    def __init__(self, token: str | None = None):
         super().__init__()
         if token:
             self.headers["Authorization"] = f"Token {token}"
@@ -98,8 +98,34 @@ class SoakTally:
                 self.failures.append(f"{what} -> {status} {detail[:200]}")
 
 
+def _one_request(session, base_url: str, rng: random.Random, own: list[int], index: int, n: int,
+                 seed: int) -> tuple[str, requests.Response]:
+    """One request of a soak client, drawn by `rng`: what it was and the response."""
+    roll = rng.random()
+    if roll < 0.15:
+        isbn = isbn13(f"978{seed % 1000:03d}{index:02d}{n % 10000:04d}")
+        r = session.post(f"{base_url}api/books/",
+                         json={"title": f"Soak {index}-{n}", "author": f"Soaker {index % 3}", "isbn": isbn})
+        if r.status_code == 201:
+            own.append(r.json()["id"])
+        return "create", r
+    if roll < 0.22 and own:
+        return "update", session.patch(f"{base_url}api/books/{rng.choice(own)}/", json={"subtitle": f"rev {n}"})
+    if roll < 0.27 and own:
+        return "delete", session.delete(f"{base_url}api/books/{own.pop()}/")
+    if roll < 0.45:
+        return "search", session.get(f"{base_url}api/books/?search=Soak&page_size=20")
+    if roll < 0.55:
+        return "filter", session.get(f"{base_url}api/books/?author=Soaker%20{index % 3}")
+    if roll < 0.65 and own:
+        return "detail", session.get(f"{base_url}api/books/{rng.choice(own)}/")
+    if roll < 0.72:
+        return "website", session.get(base_url)
+    return "list", session.get(f"{base_url}api/books/?page_size={rng.choice((10, 20, 50))}")
+
+
 def mixed_traffic(base_url: str, token: str, seconds: float, clients: int, seed: int,
-                  tally: SoakTally, on_tick: Optional[Callable[[float], None]] = None) -> float:
+                  tally: SoakTally, on_tick: Callable[[float], None] | None = None) -> float:
     """Reads (list, search, filter, detail, page 2, the website) and writes
     (create, update, delete) until the deadline; `on_tick(elapsed)` runs on
     the calling thread about once a second (for sampling). Returns the elapsed time."""
@@ -113,37 +139,8 @@ def mixed_traffic(base_url: str, token: str, seconds: float, clients: int, seed:
         with LoopbackSession(token) as session:
             while time.monotonic() < deadline:
                 n += 1
-                roll = rng.random()
                 try:
-                    if roll < 0.15:
-                        isbn = isbn13(f"978{seed % 1000:03d}{index:02d}{n % 10000:04d}")
-                        r = session.post(f"{base_url}api/books/",
-                                         json={"title": f"Soak {index}-{n}", "author": f"Soaker {index % 3}", "isbn": isbn})
-                        if r.status_code == 201:
-                            own.append(r.json()["id"])
-                        what = "create"
-                    elif roll < 0.22 and own:
-                        book_id = rng.choice(own)
-                        r = session.patch(f"{base_url}api/books/{book_id}/", json={"subtitle": f"rev {n}"})
-                        what = "update"
-                    elif roll < 0.27 and own:
-                        r = session.delete(f"{base_url}api/books/{own.pop()}/")
-                        what = "delete"
-                    elif roll < 0.45:
-                        r = session.get(f"{base_url}api/books/?search=Soak&page_size=20")
-                        what = "search"
-                    elif roll < 0.55:
-                        r = session.get(f"{base_url}api/books/?author=Soaker%20{index % 3}")
-                        what = "filter"
-                    elif roll < 0.65 and own:
-                        r = session.get(f"{base_url}api/books/{rng.choice(own)}/")
-                        what = "detail"
-                    elif roll < 0.72:
-                        r = session.get(base_url)
-                        what = "website"
-                    else:
-                        r = session.get(f"{base_url}api/books/?page_size={rng.choice((10, 20, 50))}")
-                        what = "list"
+                    what, r = _one_request(session, base_url, rng, own, index, n, seed)
                     tally.add(what, r.status_code, r.text if r.status_code >= 500 else "")
                 except requests.RequestException as error:
                     tally.add("request", 0, repr(error))
