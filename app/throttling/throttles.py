@@ -1,22 +1,6 @@
-"""API throttling: anonymous clients by address, users by id, counted in PostgreSQL.
-
-Rates come from the environment (API_THROTTLE_ANON, API_THROTTLE_USER, in
-DRF's "N/second|minute|hour|day" form, or "off"). A throttled request gets a
-429 with Retry-After.
-
-Why not DRF's cache-based throttles: every worker of every replica must count
-against one budget, and the only store they share is the database. DRF keeps
-a list of timestamps per client and rewrites it (read, modify, write: lost
-updates under concurrency), and Django's database cache counts its whole
-table on every write. Here each request is one statement, an atomic upsert
-on a fixed window per client:
-
-    INSERT ... ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits
-
-Fixed windows allow up to twice the rate across a window boundary; that is
-the usual trade for one exact, race-free statement per request. When a
-client opens a new window, its older windows are deleted, so the table holds
-about one row per active client.
+"""API throttling: anonymous clients by address, users by id, counted in PostgreSQL
+with one atomic upsert per request on a fixed window per client, so every
+worker of every replica counts against one budget (docs/app.md, "Throttling").
 """
 import math
 import time

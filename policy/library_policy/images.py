@@ -1,19 +1,7 @@
-"""6. Pinned images in production stacks.
-
-An unpinned reference (no tag, or `latest`) can resolve to a different image
-on every pull or rebuild, so a production redeploy may silently change the
-database server or the Python runtime. Pinned = an explicit tag other than
-`latest`, or a digest (`@sha256:...`).
-
-Checked references:
-- `docker:index/remoteImage:RemoteImage`: `name` (the PostgreSQL image);
-- `docker:index/container:Container`: `image` when it is a reference (an
-  image id `sha256:...`, which this program passes, is pinned by nature);
-- `docker:index/image:Image`: the build argument `build.args.BASE_IMAGE`
-  (the Dockerfile's base image). The built image's own `imageName`
-  (`library-api:<stack>`) is a local tag, not something pulled: not checked.
-
-Whether the stack is production: see stack.production().
+"""6. Pinned images in production stacks: an explicit tag other than `latest`,
+or a digest. Checked: the RemoteImage names, container images that are
+references (image ids are pinned by nature), and the build's BASE_IMAGE
+argument (docs/policy.md, "When is a stack production?").
 """
 from __future__ import annotations
 

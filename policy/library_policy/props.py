@@ -1,20 +1,8 @@
-"""Reading resource properties the way policies see them.
-
-What a policy gets (pulumi_policy 1.21): `args.props` holds the resource's
-*inputs* under their wire (camelCase) names, e.g. `networkMode`, `readOnly`,
-`labels: [{label, value}]`, `capabilities: {adds, drops}`. Secrets arrive
-unwrapped. During a preview some inputs are not known yet (an image id that
-is only known once the image exists, the migration result label); the
-properties are then wrapped in a proxy that raises `UnknownValueError` when
-such a value is read.
-
-An unknown value that a policy *needs* should make the policy skip that
-resource in preview (the SDK turns the exception into an advisory "can't run
-during preview" note and the check runs again during `pulumi up`). But an
-unknown value a policy does not need must not hide a violation: e.g. the
-API containers carry a label whose value is unknown in preview, which must
-not stop the policies from reading the other labels. The helpers below read
-defensively and return UNKNOWN for such values.
+"""Reading resource properties the way policies see them: inputs under their
+wire (camelCase) names, secrets unwrapped, and in a preview values that are
+not known yet, which these helpers return as UNKNOWN instead of raising, so
+that an unknown value a policy does not need hides no violation
+(docs/policy.md, "Previews and unknown values").
 """
 from __future__ import annotations
 
