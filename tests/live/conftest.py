@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -95,3 +97,17 @@ def isbn13(prefix12: str) -> str:
     """A valid ISBN-13 from 12 digits (adds the check digit)."""
     total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(prefix12))
     return prefix12 + str((10 - total % 10) % 10)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> float:
+    """Seconds until `condition()` holds; fails after `timeout`."""
+    started = time.monotonic()
+    while True:
+        try:
+            if condition():
+                return time.monotonic() - started
+        except (requests.RequestException, OSError):
+            pass
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(interval)

@@ -32,7 +32,6 @@ import secrets
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -40,7 +39,7 @@ import pytest
 import requests
 
 from tests.harness.state import RUN_LABEL
-from tests.live.conftest import NO_THROTTLING, LiveStack, http, isbn13
+from tests.live.conftest import NO_THROTTLING, LiveStack, http, isbn13, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -64,20 +63,6 @@ def figure(fault: str, **values) -> None:
     """One line per scenario: FIGURE fault=<name> key=value ..."""
     text = " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
     print(f"FIGURE fault={fault} {text}", flush=True)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> float:
-    """Seconds until `condition()` holds; fails after `timeout`."""
-    started = time.monotonic()
-    while True:
-        try:
-            if condition():
-                return time.monotonic() - started
-        except (requests.RequestException, OSError):
-            pass
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 def health(container) -> str | None:
