@@ -301,6 +301,13 @@ def test_page_size_and_pages(anonymous, shelf):
     assert anonymous.get("/api/books/?page=last&page_size=3").json()["results"] == second["results"]
 
 
+def test_page_one_is_the_first_page(anonymous, shelf):
+    unnumbered = anonymous.get("/api/books/?page_size=3")
+    first = anonymous.get("/api/books/?page_size=3&page=1")
+    assert first.status_code == 200, first.content
+    assert first.json()["results"] == unnumbered.json()["results"] and first.json()["previous"] is None
+
+
 def test_default_and_maximum_page_size(anonymous, settings):
     from books.management.commands.load_sample_books import sample_isbn
 
