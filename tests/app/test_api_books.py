@@ -379,3 +379,11 @@ def test_filters_search_ordering_and_pagination_combine(anonymous, shelf):
                                              "page_size": 1})
     assert titles(response) == ["Dune"]
     assert response.json()["count"] == 2
+
+
+def test_the_schema_says_which_pages_and_page_sizes_are_accepted(anonymous, settings):
+    """Clients (and tests/live/test_hostile.py's fuzzer) learn the validation from the schema."""
+    schema = anonymous.get("/api/schema/?format=json").json()
+    parameters = {p["name"]: p.get("schema") for p in schema["paths"]["/api/books/"]["get"]["parameters"]}
+    assert parameters["page"] == {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["last"]}]}
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": settings.API_MAX_PAGE_SIZE}

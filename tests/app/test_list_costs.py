@@ -240,3 +240,5 @@ def test_the_schema_tells_clients_what_count_means(anonymous):
     schema = anonymous.get("/api/schema/?format=json").json()
     count = schema["components"]["schemas"]["PaginatedBookList"]["properties"]["count"]
     assert "estimate" in count["description"] and "API_COUNT_ESTIMATE_THRESHOLD" in count["description"]
+    assert count["description"].startswith("Number of matching books: exact for filtered")
+    assert count["description"].endswith("`next`, `previous` and page=last are always exact.")
