@@ -302,6 +302,13 @@ def test_page_size_and_pages(anonymous, shelf):
     assert anonymous.get("/api/books/?page=last&page_size=3").json()["results"] == second["results"]
 
 
+def test_page_one_is_the_first_page(anonymous, shelf):
+    unnumbered = anonymous.get("/api/books/?page_size=3")
+    first = anonymous.get("/api/books/?page_size=3&page=1")
+    assert first.status_code == 200, first.content
+    assert first.json()["results"] == unnumbered.json()["results"] and first.json()["previous"] is None
+
+
 def test_default_and_maximum_page_size(anonymous, settings):
     from books.management.commands.load_sample_books import sample_isbn
 
@@ -373,3 +380,11 @@ def test_filters_search_ordering_and_pagination_combine(anonymous, shelf):
                                              "page_size": 1})
     assert titles(response) == ["Dune"]
     assert response.json()["count"] == 2
+
+
+def test_the_schema_says_which_pages_and_page_sizes_are_accepted(anonymous, settings):
+    """Clients (and tests/live/test_hostile.py's fuzzer) learn the validation from the schema."""
+    schema = anonymous.get("/api/schema/?format=json").json()
+    parameters = {p["name"]: p.get("schema") for p in schema["paths"]["/api/books/"]["get"]["parameters"]}
+    assert parameters["page"] == {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["last"]}]}
+    assert parameters["page_size"] == {"type": "integer", "minimum": 1, "maximum": settings.API_MAX_PAGE_SIZE}

@@ -15,6 +15,9 @@ from books.isbn import InvalidISBN, normalize_isbn
         ("080442957X", "9780804429573"),  # ISBN-10 with check digit X
         ("0-8044-2957-x", "9780804429573"),  # lower-case x
         ("0-13-235088-2", "9780132350884"),
+        ("0-7356-1967-0", "9780735619678"),  # ISBN-10 whose check digit is 0 (11 - 0 wraps to 0)
+        ("978-0-201-63361-0", "9780201633610"),  # ISBN-13 whose check digit is 0 (10 - 0 wraps to 0)
+        ("0-201-63361-2", "9780201633610"),  # the same book as ISBN-10: its ISBN-13 check digit is 0
         ("979-10-90636-07-1", "9791090636071"),  # 979 prefix
         (" 978-0-13-235088-4 ", "9780132350884"),  # surrounding blanks
     ],
@@ -47,5 +50,6 @@ def test_invalid_isbns_say_why(raw, message):
 
 
 def test_non_string_is_rejected():
-    with pytest.raises(InvalidISBN, match="must be a string"):
+    with pytest.raises(InvalidISBN) as error:
         normalize_isbn(9780306406157)
+    assert str(error.value) == "ISBN must be a string."

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import wait_for_room_in_the_throttle_window
 from throttling.models import ThrottleWindow
+from throttling.throttles import WindowThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,17 @@ def test_users_have_their_own_budget(settings, anonymous, writer):
     settings.API_THROTTLE_RATES = {"anon": "2/minute", "user": "4/minute"}
     assert [anonymous.get("/api/books/").status_code for _ in range(3)] == [200, 200, 429]
     assert [writer.get("/api/books/").status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+
+
+def test_each_anonymous_address_has_its_own_budget(settings):
+    """Anonymous clients count by address only: the user budget does not
+    apply to them (it would be one budget shared by every anonymous client)."""
+    settings.API_THROTTLE_RATES = {"anon": "2/minute", "user": "2/minute"}
+    first, second = APIClient(REMOTE_ADDR="10.0.0.1"), APIClient(REMOTE_ADDR="10.0.0.2")
+    assert [first.get("/api/books/").status_code for _ in range(2)] == [200, 200]
+    assert [second.get("/api/books/").status_code for _ in range(2)] == [200, 200]
+    assert first.get("/api/books/").status_code == 429
+    assert sorted(ThrottleWindow.objects.values_list("key", "hits")) == [("anon:10.0.0.1", 3), ("anon:10.0.0.2", 2)]
 
 
 def test_counters_are_shared_through_the_database(settings):
@@ -103,3 +115,9 @@ def test_probes_and_website_are_not_throttled(settings, client):
     settings.API_THROTTLE_RATES = {"anon": "1/minute", "user": None}
     assert {client.get("/healthz").status_code for _ in range(5)} == {200}
     assert {client.get("/").status_code for _ in range(5)} == {200}
+
+
+def test_a_throttle_must_say_which_client_it_counts(rf):
+    """A subclass without client_key fails loudly instead of never throttling."""
+    with pytest.raises(NotImplementedError):
+        WindowThrottle().client_key(rf.get("/api/books/"))
