@@ -345,3 +345,98 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "throttleAnon",
         "throttleUser",
     ]
+
+
+# (key, lowest, highest): each bound is accepted, one past it refused.
+INTEGER_BOUNDS = [
+    ("apiReplicas", 1, 20),
+    ("hostPort", 1, 65535),
+    ("apiMemoryMb", 64, 262144),
+    ("dbMemoryMb", 128, 1048576),
+    ("gunicornWorkers", 1, 64),
+    ("gunicornThreads", 1, 64),
+]
+
+
+@pytest.mark.parametrize(("key", "lowest", "highest"), INTEGER_BOUNDS, ids=[k for k, _, _ in INTEGER_BOUNDS])
+def test_integer_keys_take_their_bounds_and_nothing_beyond(infra_config, key, lowest, highest):
+    field = dict(infra_config.KEYS)
+    name = next(name for name, k in field.items() if k.name == key)
+    assert getattr(parse(infra_config, {key: str(lowest)}), name) == lowest
+    assert getattr(parse(infra_config, {key: str(highest)}), name) == highest
+    for outside in (lowest - 1, highest + 1):
+        (problem,) = problems_for(infra_config, {key: str(outside)})
+        assert problem == f"library:{key}: must be an integer from {lowest} to {highest}, got {outside}"
+
+
+def test_cpu_and_rate_bounds_are_inclusive(infra_config):
+    assert parse(infra_config, {"apiCpus": "64"}).api_cpus == 64.0
+    assert parse(infra_config, {"apiCpus": "0.001"}).api_cpus == 0.001
+    assert parse(infra_config, {"throttleAnon": "1/minute"}).throttle_anon == "1/minute"
+
+
+def test_bracketed_addresses_need_both_brackets(infra_config):
+    assert parse(infra_config, {"bindAddress": "[::1]"}).bind_address == "::1"
+    for half in ("[10.0.0.12", "10.0.0.12]"):
+        (problem,) = problems_for(infra_config, {"bindAddress": half})
+        assert problem.startswith("library:bindAddress: must be an IPv4 or IPv6 address")
+
+
+def test_tls_texts_are_kept_with_a_final_newline_and_stay_out_of_reprs(infra_config):
+    settings = parse(infra_config, {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY}, secret_keys=["tlsKey"])
+    assert settings.tls_certificate == FAKE_CERTIFICATE + "\n"
+    assert settings.tls_key == FAKE_KEY + "\n"
+    shown = repr(settings)
+    assert "api_replicas=2" in shown and "MIIBfake" not in shown and "MIIEfake" not in shown
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"tlsCertificate": "-----BEGIN CERTIFICATE-----\nMIIBfake", "tlsKey": FAKE_KEY},
+         "library:tlsCertificate: must be a PEM certificate (chain) with -----BEGIN CERTIFICATE----- ... "
+         "-----END CERTIFICATE-----"),
+        ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEfake"},
+         "library:tlsKey: must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)"),
+        ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")},
+         "library:tlsKey: must not be passphrase-protected (nginx would ask for the passphrase)"),
+    ],
+)
+def test_half_or_wrong_pem_texts_are_refused_exactly(infra_config, raw, message):
+    assert problems_for(infra_config, raw, secret_keys=["tlsKey"]) == [message]
+
+
+@pytest.mark.parametrize(
+    ("https", "tls", "in_front"), [("true", False, True), ("true", True, False), ("false", False, False)]
+)
+def test_tls_in_front_means_https_without_tls_here(infra_config, https, tls, in_front):
+    raw = {"https": https, **({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY} if tls else {})}
+    assert parse(infra_config, raw).tls_in_front is in_front
+
+
+def test_image_names_are_at_most_255_characters(infra_config):
+    longest = "a" * 255
+    assert parse(infra_config, {"pythonImage": f"{longest}:1"}).python_image == f"{longest}:1"
+    (problem,) = problems_for(infra_config, {"pythonImage": f"a{longest}:1"})
+    assert problem.startswith("library:pythonImage: must be a Docker image reference")
+
+
+def test_only_well_formed_references_count_as_pinned():
+    from image_reference import is_pinned
+
+    assert is_pinned("postgres:15") and is_pinned("postgres@sha256:" + "a" * 64)
+    assert not is_pinned("postgres") and not is_pinned("postgres:latest")
+    assert not is_pinned("Bad Ref:15"), "a malformed reference is not pinned, whatever its tag"
+
+
+def test_an_unknown_key_without_a_close_match_lists_the_known_ones(infra_config):
+    (problem,) = problems_for(infra_config, all_keys=["zzz"])
+    assert problem.startswith("library:zzz: unknown key Known keys: apiReplicas, hostPort, ")
+
+
+def test_the_error_lists_one_problem_a_line(infra_config):
+    with pytest.raises(infra_config.ConfigError) as caught:
+        parse(infra_config, {"apiReplicas": "0", "https": "sure"})
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "invalid stack configuration (2 problems):"
+    assert lines[1].startswith("  - library:apiReplicas: ") and lines[2].startswith("  - library:https: ")
