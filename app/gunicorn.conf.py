@@ -5,6 +5,7 @@ slow request does not block the others; request timeouts so a stuck worker is
 replaced; a graceful timeout below Docker's stop timeout (10 s) so SIGTERM
 finishes in-flight requests before SIGKILL arrives.
 """
+
 import os
 
 

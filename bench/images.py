@@ -1,6 +1,7 @@
 """Image figures: the service image against a naive single-stage one on the
 same base, and build times (cold, and after a code-only change), with
 BuildKit and Debian's docker client, in a throwaway copy of the tree."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def _build(context: Path, tag: str, base_image: str, dockerfile: Path, no_cache:
     if no_cache:
         cmd.append("--no-cache")
     started = time.monotonic()
-    proc = subprocess.run(cmd + [str(context)], capture_output=True, text=True,
-                          env=dict(os.environ, DOCKER_BUILDKIT="1"), timeout=1800)
+    proc = subprocess.run(
+        cmd + [str(context)], capture_output=True, text=True, env=dict(os.environ, DOCKER_BUILDKIT="1"), timeout=1800
+    )
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise RuntimeError(f"docker build of {tag} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")

@@ -24,6 +24,7 @@ The figures are for comparing against each other within a run (ratios to
 /healthz, 1M against 10k, 2 replicas against 1): absolute numbers depend on
 the machine and on whatever else runs on it (the load average is recorded).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -124,8 +125,9 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def throughput_round(url: str, spread: list[int], paths: dict[str, str], shape: LoadShape, label: str,
-                     meter: probes.CpuMeter) -> dict:
+def throughput_round(
+    url: str, spread: list[int], paths: dict[str, str], shape: LoadShape, label: str, meter: probes.CpuMeter
+) -> dict:
     results = {}
     for name, path in paths.items():
         before = load_average()
@@ -133,11 +135,12 @@ def throughput_round(url: str, spread: list[int], paths: dict[str, str], shape: 
         cpu_before = meter.snapshot()
         result = run_wrk(url + path, shape, shape.seconds, spread)
         cpu = meter.per_request(cpu_before, meter.snapshot(), result.requests)
-        results[name] = {**result.as_dict(), "path": "/" + path, "loadavg_before": before,
-                         "cpu_ms_per_request": cpu}
+        results[name] = {**result.as_dict(), "path": "/" + path, "loadavg_before": before, "cpu_ms_per_request": cpu}
         flag = f"  ({result.failed_requests} failed!)" if result.failed_requests else ""
-        log(f"  {label:<22} {('/' + path)[:48]:<48} {result.rps:>9.1f} req/s  p50 {result.p50_ms:.1f} ms  "
-            f"p99 {result.p99_ms:.1f} ms  CPU ms/request {cpu}{flag}")
+        log(
+            f"  {label:<22} {('/' + path)[:48]:<48} {result.rps:>9.1f} req/s  p50 {result.p50_ms:.1f} ms  "
+            f"p99 {result.p99_ms:.1f} ms  CPU ms/request {cpu}{flag}"
+        )
     ceiling = results["healthz"]["rps"] or 1
     for figures in results.values():
         figures["vs_healthz"] = round(figures["rps"] / ceiling, 3)
@@ -156,8 +159,10 @@ def query_round(api_container, url: str, search: str) -> dict:
     # The same list with the default throttling (counters in a database cache
     # table), which the throughput runs switch off.
     throttled = probes.queries_per_request(
-        api_container, {"list page_size=10, default throttling": "/api/books/?page_size=10"},
-        throttle_rates={"anon": "600/minute", "user": "3000/minute"})
+        api_container,
+        {"list page_size=10, default throttling": "/api/books/?page_size=10"},
+        throttle_rates={"anon": "600/minute", "user": "3000/minute"},
+    )
     return {**figures, **throttled}
 
 
@@ -169,21 +174,30 @@ def log(message: str) -> None:
 
 
 def human_rows(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
-        f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+    return (
+        f"{n // 1_000_000}M"
+        if n >= 1_000_000 and n % 1_000_000 == 0
+        else (f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
+    )
 
 
 def render(report: dict) -> str:
     lines = []
     meta = report["setup"]
-    lines.append(f"Library service benchmark  ({meta['started']}, {meta['cpus']} CPUs, "
-                 f"load average at start {meta['loadavg_start']})")
-    lines.append(f"wrk -t{meta['threads']} -c{meta['connections']} -d{meta['seconds']}s (after a "
-                 f"{meta['warmup_seconds']} s warm-up), through {meta['via']}; gunicorn "
-                 f"{meta['gunicorn']}, apiCpus {meta['api_cpus']} per replica; throttling off")
+    lines.append(
+        f"Library service benchmark  ({meta['started']}, {meta['cpus']} CPUs, "
+        f"load average at start {meta['loadavg_start']})"
+    )
+    lines.append(
+        f"wrk -t{meta['threads']} -c{meta['connections']} -d{meta['seconds']}s (after a "
+        f"{meta['warmup_seconds']} s warm-up), through {meta['via']}; gunicorn "
+        f"{meta['gunicorn']}, apiCpus {meta['api_cpus']} per replica; throttling off"
+    )
     lines.append("")
-    header = f"{'endpoint':<10} {'rows':>5} {'replicas':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
-             f"{'errors':>6} {'vs /healthz':>11}   CPU ms per request: {'api':>5} {'db':>5} {'proxy':>5}  api cores"
+    header = (
+        f"{'endpoint':<10} {'rows':>5} {'replicas':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>6} {'vs /healthz':>11}   CPU ms per request: {'api':>5} {'db':>5} {'proxy':>5}  api cores"
+    )
     lines += [header, "-" * len(header)]
     for run in report["throughput"]:
         for name, f in run["results"].items():
@@ -191,12 +205,16 @@ def render(report: dict) -> str:
             cpu = f["cpu_ms_per_request"]
             parts = " ".join(f"{cpu[p]:>5.2f}" if p in cpu else f"{'-':>5}" for p in ("api", "db", "proxy"))
             api_cores = cpu.get("api", 0) * f["rps"] / 1000
-            lines.append(f"{name:<10} {human_rows(run['rows']):>5} {run['replicas']:>8} {f['rps']:>9.1f} "
-                         f"{f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {errors:>6} {f['vs_healthz']:>10.0%}   "
-                         f"{'':>20} {parts}  {api_cores:>9.2f}")
+            lines.append(
+                f"{name:<10} {human_rows(run['rows']):>5} {run['replicas']:>8} {f['rps']:>9.1f} "
+                f"{f['p50_ms']:>8.2f} {f['p99_ms']:>8.2f} {errors:>6} {f['vs_healthz']:>10.0%}   "
+                f"{'':>20} {parts}  {api_cores:>9.2f}"
+            )
         lines.append("")
-    lines.append(f"(api cores = API CPU ms per request x req/s: at apiCpus x replicas "
-                 f"= {float(meta['api_cpus'] or 0):g} x replicas the API containers are the limit)")
+    lines.append(
+        f"(api cores = API CPU ms per request x req/s: at apiCpus x replicas "
+        f"= {float(meta['api_cpus'] or 0):g} x replicas the API containers are the limit)"
+    )
     lines.append("")
     lines.append("Queries per request (SQL statements Django sends; db ms = EXPLAIN ANALYZE, each statement)")
     header = f"{'request':<40} {'rows':>5} {'queries':>7}  db ms per statement"
@@ -212,23 +230,31 @@ def render(report: dict) -> str:
         verdict = "" if not target else f"   target {target[0]}: {'met' if r >= target[1] else 'MISSED'}"
         lines.append(f"  {name:<28} {r:>7.2f}{verdict}")
     verdict = "met" if report["queries_constant"] else "MISSED"
-    lines.append(f"  {'queries per request constant':<28} {str(report['queries_constant']):>7}   "
-                 f"target: do not grow with page or table size: {verdict}")
+    lines.append(
+        f"  {'queries per request constant':<28} {str(report['queries_constant']):>7}   "
+        f"target: do not grow with page or table size: {verdict}"
+    )
     lines.append("")
     if report.get("load_seconds"):
-        loads = [f"{human_rows(int(k))} rows: {v['load_s']} s + {v['vacuum_s']} s"
-                 for k, v in report["load_seconds"].items()]
+        loads = [
+            f"{human_rows(int(k))} rows: {v['load_s']} s + {v['vacuum_s']} s" for k, v in report["load_seconds"].items()
+        ]
         lines.append("Data loading (load_sample_books, COPY; then VACUUM ANALYZE): " + ", ".join(loads))
         lines.append("")
     img = report.get("image")
     if img:
         lines.append(f"Image (base {img['base_image']}: {img['base_mb']} MB)")
-        lines.append(f"  service image {img['service_mb']} MB   naive single-stage {img['naive_mb']} MB "
-                     f"({img['naive_mb'] / img['service_mb']:.2f}x)")
-        lines.append(f"  cold build (--no-cache) {img['cold_build_s']} s   code-only rebuild "
-                     f"{img['code_change_rebuild_s']} s")
-        lines.append(f"  naive: cold build {img['naive_cold_build_s']} s   code-only rebuild "
-                     f"{img['naive_code_change_rebuild_s']} s (its COPY . . comes before pip install)")
+        lines.append(
+            f"  service image {img['service_mb']} MB   naive single-stage {img['naive_mb']} MB "
+            f"({img['naive_mb'] / img['service_mb']:.2f}x)"
+        )
+        lines.append(
+            f"  cold build (--no-cache) {img['cold_build_s']} s   code-only rebuild {img['code_change_rebuild_s']} s"
+        )
+        lines.append(
+            f"  naive: cold build {img['naive_cold_build_s']} s   code-only rebuild "
+            f"{img['naive_code_change_rebuild_s']} s (its COPY . . comes before pip install)"
+        )
     return "\n".join(lines)
 
 
@@ -273,10 +299,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rows-small", type=int, default=10_000)
     ap.add_argument("--rows-large", type=int, default=1_000_000)
     ap.add_argument("--search", default="Grace Hopper", help="the search term (default: an author's name)")
-    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="stack config override, e.g. library:gunicornThreads=8 (repeatable)")
-    ap.add_argument("--skip", action="append", default=[], choices=["large", "replicas", "image"],
-                    help="leave out a part (repeatable)")
+    ap.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="stack config override, e.g. library:gunicornThreads=8 (repeatable)",
+    )
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["large", "replicas", "image"],
+        help="leave out a part (repeatable)",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     return ap.parse_args(argv)
 
@@ -298,8 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             raise SystemExit(f"--config takes KEY=VALUE, got {item!r}")
         overrides[key if ":" in key else f"library:{key}"] = value
-    shape = LoadShape(threads=args.threads, connections=args.connections, seconds=args.duration,
-                      warmup_seconds=args.warmup)
+    shape = LoadShape(
+        threads=args.threads, connections=args.connections, seconds=args.duration, warmup_seconds=args.warmup
+    )
 
     workdir = Path(tempfile.mkdtemp(prefix="library-bench-"))
     stack = LiveStack(client, workdir, "bench", replicas=2)
@@ -314,13 +351,23 @@ def main(argv: list[str] | None = None) -> int:
         ci_config = {k: str(v) for k, v in yaml.safe_load(config_file.read_text())["config"].items()}
         effective = {**ci_config, **{k: str(v) for k, v in overrides.items()}}
         report["setup"] = {
-            "run_id": stack.run_id, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
-            "loadavg_start": load_average(), "threads": shape.threads, "connections": shape.connections,
-            "seconds": shape.seconds, "warmup_seconds": shape.warmup_seconds, "via": via, "url": url,
+            "run_id": stack.run_id,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "cpus": os.cpu_count(),
+            "loadavg_start": load_average(),
+            "threads": shape.threads,
+            "connections": shape.connections,
+            "seconds": shape.seconds,
+            "warmup_seconds": shape.warmup_seconds,
+            "via": via,
+            "url": url,
             "gunicorn": f"{effective.get('library:gunicornWorkers')} workers x "
-                        f"{effective.get('library:gunicornThreads')} threads",
-            "api_cpus": effective.get("library:apiCpus"), "config_overrides": overrides,
-            "rows_small": args.rows_small, "rows_large": args.rows_large, "search": args.search,
+            f"{effective.get('library:gunicornThreads')} threads",
+            "api_cpus": effective.get("library:apiCpus"),
+            "config_overrides": overrides,
+            "rows_small": args.rows_small,
+            "rows_large": args.rows_large,
+            "search": args.search,
         }
         api = client.containers.get(outputs["api_container_names"][0])
         db = client.containers.get(outputs["db_container_name"])
@@ -336,11 +383,17 @@ def main(argv: list[str] | None = None) -> int:
             paths = endpoint_paths(target_url, args.search)
             if replicas == 1:
                 report["queries"][str(rows)] = query_round(api, target_url, args.search)
-            meter = probes.CpuMeter(client, {
-                "api": list(deployed["api_container_names"]), "db": [deployed["db_container_name"]],
-                "proxy": [deployed["proxy_container_name"]] if deployed.get("proxy_container_name") else []})
-            results = throughput_round(target_url, target_spread, paths, shape,
-                                       f"{human_rows(rows)} rows, {replicas} repl.", meter)
+            meter = probes.CpuMeter(
+                client,
+                {
+                    "api": list(deployed["api_container_names"]),
+                    "db": [deployed["db_container_name"]],
+                    "proxy": [deployed["proxy_container_name"]] if deployed.get("proxy_container_name") else [],
+                },
+            )
+            results = throughput_round(
+                target_url, target_spread, paths, shape, f"{human_rows(rows)} rows, {replicas} repl.", meter
+            )
             report["throughput"].append({"rows": rows, "replicas": replicas, "results": results})
 
         grow_to(args.rows_small, 0)
@@ -357,8 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         report["setup"]["loadavg_end"] = load_average()
         if "image" not in args.skip:
             log("bench: image builds (cold, code-only change, naive)")
-            report["image"] = images.image_figures(client, effective.get("library:pythonImage", BASE_IMAGES[0]),
-                                                   f"library-bench-{stack.run_id}", created_tags)
+            report["image"] = images.image_figures(
+                client,
+                effective.get("library:pythonImage", BASE_IMAGES[0]),
+                f"library-bench-{stack.run_id}",
+                created_tags,
+            )
         compute_ratios(report)
     except KeyboardInterrupt:
         log("bench: interrupted; cleaning up")

@@ -7,12 +7,13 @@ the test Client sends each request in-process while `execute_wrapper`
 records every statement Django sends; each SELECT is then re-run under
 EXPLAIN ANALYZE (best of three) for the database's own execution time.
 """
+
 from __future__ import annotations
 
 import json
 import time
 
-SNIPPET = r'''
+SNIPPET = r"""
 import json, os
 from django.conf import settings
 from django.db import connection
@@ -57,7 +58,7 @@ for name, path in paths.items():
         })
     out[name] = {"path": path, "status": response.status_code, "queries": len(calls), "statements": statements}
 print("BENCH-JSON " + json.dumps(out))
-'''
+"""
 
 
 def exec_checked(container, cmd: list[str], environment: dict | None = None, user: str | None = None) -> str:
@@ -92,8 +93,11 @@ def vacuum_analyze(db_container, user: str = "library", database: str = "library
     not race autovacuum) and fresh statistics. Local socket as the server's
     own OS user, as the image's entry point sets it up."""
     started = time.monotonic()
-    exec_checked(db_container, ["psql", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-qc",
-                                "VACUUM (ANALYZE) books_book"], user="postgres")
+    exec_checked(
+        db_container,
+        ["psql", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", "VACUUM (ANALYZE) books_book"],
+        user="postgres",
+    )
     return round(time.monotonic() - started, 1)
 
 
@@ -112,9 +116,13 @@ class CpuMeter:
         """Cumulative CPU milliseconds per part."""
         totals = {}
         for part, names in self.groups.items():
-            totals[part] = sum(
-                self.client.api.stats(name, stream=False, one_shot=True)["cpu_stats"]["cpu_usage"]["total_usage"]
-                for name in names) / 1e6
+            totals[part] = (
+                sum(
+                    self.client.api.stats(name, stream=False, one_shot=True)["cpu_stats"]["cpu_usage"]["total_usage"]
+                    for name in names
+                )
+                / 1e6
+            )
         return totals
 
     @staticmethod

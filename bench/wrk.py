@@ -1,6 +1,7 @@
 """Load generation with wrk: one fixed-connection, fixed-duration run per
 endpoint, figures read from a JSON line printed by wrk_report.lua (no
 scraping of wrk's human-readable output)."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,17 @@ def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: list[int] | 
         raise SystemExit(f"the benchmark sends traffic to 127.0.0.1 only, not {url}")
     threads = max(shape.threads, len(spread_ports or []))
     env = dict(os.environ, BENCH_PORTS=",".join(str(p) for p in spread_ports or []))
-    cmd = [require_wrk(), f"-t{threads}", f"-c{max(shape.connections, threads)}", f"-d{seconds}s",
-           f"--timeout={shape.timeout_seconds}s", "--latency", "-s", LUA_SCRIPT, url]
+    cmd = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{max(shape.connections, threads)}",
+        f"-d{seconds}s",
+        f"--timeout={shape.timeout_seconds}s",
+        "--latency",
+        "-s",
+        LUA_SCRIPT,
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
     line = next((text for text in proc.stdout.splitlines() if text.startswith("BENCH-JSON ")), None)
     if proc.returncode != 0 or line is None:
@@ -68,10 +78,16 @@ def run_wrk(url: str, shape: LoadShape, seconds: int, spread_ports: list[int] | 
     secs = data["duration_us"] / 1e6
     lat = data["latency_us"]
     return LoadResult(
-        url=url, requests=data["requests"], seconds=round(secs, 2),
+        url=url,
+        requests=data["requests"],
+        seconds=round(secs, 2),
         rps=round(data["requests"] / secs, 1) if secs else 0.0,
-        p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000, p99_ms=lat["p99"] / 1000, max_ms=lat["max"] / 1000,
-        errors=data["errors"], spread_over_ports=list(spread_ports or []),
+        p50_ms=lat["p50"] / 1000,
+        p90_ms=lat["p90"] / 1000,
+        p99_ms=lat["p99"] / 1000,
+        max_ms=lat["max"] / 1000,
+        errors=data["errors"],
+        spread_over_ports=list(spread_ports or []),
     )
 
 

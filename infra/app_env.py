@@ -3,6 +3,7 @@ user, timeouts, secret key and environment. The migration runs the same image
 with the same settings and restrictions as the API, which also proves at
 migration time that the image works with them (docs/deploy.md, "The containers").
 """
+
 from __future__ import annotations
 
 import pulumi

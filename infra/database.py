@@ -96,9 +96,7 @@ class Database(pulumi.ComponentResource):
         self.volume_name = volume.name
         host = self.container.name.apply(lambda _: DB_ALIAS)
         self.url = pulumi.Output.secret(
-            pulumi.Output.format(
-                "postgres://{0}:{1}@{2}:{3}/{4}", DB_USER, secret_password, host, DB_PORT, DB_NAME
-            )
+            pulumi.Output.format("postgres://{0}:{1}@{2}:{3}/{4}", DB_USER, secret_password, host, DB_PORT, DB_NAME)
         )
         self.register_outputs(
             {"container_name": self.container.name, "volume_name": self.volume_name, "host": host, "url": self.url}

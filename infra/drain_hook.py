@@ -43,8 +43,9 @@ def docker_client(docker_host: str | None):
 
     if not docker_host:
         return docker.from_env(timeout=HELPER_TIMEOUT_SECONDS)
-    return docker.DockerClient(base_url=docker_host, use_ssh_client=docker_host.startswith("ssh://"),
-                               timeout=HELPER_TIMEOUT_SECONDS)
+    return docker.DockerClient(
+        base_url=docker_host, use_ssh_client=docker_host.startswith("ssh://"), timeout=HELPER_TIMEOUT_SECONDS
+    )
 
 
 def drain_replica(client, replica_id: str, image: str, port: int, labels: dict[str, str]) -> dict:
@@ -84,7 +85,9 @@ def make_drain_hook(*, docker_host: str | None, port: int, labels: dict[str, str
             report = drain_replica(client, args.id, image, port, labels)
             pulumi.log.info(f"{what}: drained in {report.get('seconds')} s before deletion")
         except Exception as error:  # noqa: BLE001 - never block a deletion, say why instead
-            pulumi.log.warn(f"{what}: not drained before deletion ({type(error).__name__}: {error}); "
-                            f"a write under way may fail with a 502")
+            pulumi.log.warn(
+                f"{what}: not drained before deletion ({type(error).__name__}: {error}); "
+                f"a write under way may fail with a 502"
+            )
 
     return pulumi.ResourceHook(HOOK_NAME, drain_before_delete)

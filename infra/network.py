@@ -1,6 +1,7 @@
 """The stack's private bridge network: only its containers reach the database
 and the API replicas, and stacks sharing a host stay apart (docs/deploy.md,
 "What gets deployed")."""
+
 from __future__ import annotations
 
 import pulumi

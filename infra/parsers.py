@@ -72,9 +72,7 @@ def cpus(lo: float, hi: float) -> Parser:
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or not lo < value <= hi:
-            raise Invalid(
-                f"must be a number greater than {lo:g} and at most {hi:g} (e.g. 0.5, 1, 2.5), got {raw!r}"
-            )
+            raise Invalid(f"must be a number greater than {lo:g} and at most {hi:g} (e.g. 0.5, 1, 2.5), got {raw!r}")
         return value
 
     return parse

@@ -46,8 +46,16 @@ class Key:
     docs_type: str | None = None
 
 
-def key(name: str, default: str, parse: Parser, description: str, schema_type: str = "string",
-        docs_type: str | None = None, *, repr: bool = True) -> Any:
+def key(
+    name: str,
+    default: str,
+    parse: Parser,
+    description: str,
+    schema_type: str = "string",
+    docs_type: str | None = None,
+    *,
+    repr: bool = True,
+) -> Any:
     """A Settings field read from config key `name` (repr=False keeps a value out of reprs and tracebacks)."""
     return field(repr=repr, metadata={"key": Key(name, default, parse, description, schema_type, docs_type)})
 
@@ -64,84 +72,152 @@ class Settings:
     project: str
     stack: str
     api_replicas: int = key(
-        "apiReplicas", "2", parsers.integer(*API_REPLICAS_RANGE),
+        "apiReplicas",
+        "2",
+        parsers.integer(*API_REPLICAS_RANGE),
         f"Number of API containers behind the reverse proxy, {_range(API_REPLICAS_RANGE)}. They publish no port.",
-        "integer")
+        "integer",
+    )
     host_port: int = key(
-        "hostPort", "8000", parsers.integer(*PORT_RANGE),
-        f"Host port the reverse proxy publishes, {_range(PORT_RANGE)}: the service's only port.", "integer")
+        "hostPort",
+        "8000",
+        parsers.integer(*PORT_RANGE),
+        f"Host port the reverse proxy publishes, {_range(PORT_RANGE)}: the service's only port.",
+        "integer",
+    )
     bind_address: str = key(
-        "bindAddress", "127.0.0.1", parsers.address,
+        "bindAddress",
+        "127.0.0.1",
+        parsers.address,
         "IPv4/IPv6 address the proxy's port is published on. `127.0.0.1`: this host only; `0.0.0.0`: every "
-        "interface (the `url` output then says `localhost`).")
+        "interface (the `url` output then says `localhost`).",
+    )
     python_image: str = key(
-        "pythonImage", "python:3.11-slim-bookworm", parsers.image,
+        "pythonImage",
+        "python:3.11-slim-bookworm",
+        parsers.image,
         "Base image of the service image (`BASE_IMAGE` build argument). Without a registry: "
-        "`library-base/python:bookworm` from `scripts/build-debian-images.sh`.")
+        "`library-base/python:bookworm` from `scripts/build-debian-images.sh`.",
+    )
     api_image: str | None = key(
-        "apiImage", "", parsers.optional_image,
+        "apiImage",
+        "",
+        parsers.optional_image,
         "Run this image instead of building the checkout: an image id (`sha256:...`, e.g. an earlier "
         "deployment's `image` output) or a reference (`library-api:v41`). Empty: build. This is how to roll back "
-        "(docs/deploy.md, Rolling back).")
+        "(docs/deploy.md, Rolling back).",
+    )
     postgres_image: str = key(
-        "postgresImage", "postgres:15-bookworm", parsers.image,
+        "postgresImage",
+        "postgres:15-bookworm",
+        parsers.image,
         "PostgreSQL image (official `postgres` interface). A local image of that name is used as is; otherwise it "
-        "is pulled. Never deleted by destroy.")
+        "is pulled. Never deleted by destroy.",
+    )
     nginx_image: str = key(
-        "nginxImage", "nginx:1.27-bookworm", parsers.image,
+        "nginxImage",
+        "nginx:1.27-bookworm",
+        parsers.image,
         "Reverse-proxy image with the official `nginx` interface (`/usr/sbin/nginx`, user `nginx` uid 101, `curl`). "
         "Without a registry: `library-base/nginx:bookworm` from `scripts/build-debian-images.sh nginx`. A local "
-        "image of that name is used as is.")
+        "image of that name is used as is.",
+    )
     api_memory_mb: int = key(
-        "apiMemoryMb", "512", parsers.integer(*API_MEMORY_MB_RANGE),
+        "apiMemoryMb",
+        "512",
+        parsers.integer(*API_MEMORY_MB_RANGE),
         f"Memory limit of each API container (and of the migration run), MiB, {_range(API_MEMORY_MB_RANGE)}.",
-        "integer")
+        "integer",
+    )
     api_cpus: float = key(
-        "apiCpus", "1.0", parsers.cpus(*API_CPUS_RANGE),
+        "apiCpus",
+        "1.0",
+        parsers.cpus(*API_CPUS_RANGE),
         f"CPU limit of each API container, > {API_CPUS_RANGE[0]:g} and ≤ {API_CPUS_RANGE[1]:g}, e.g. `0.5`.",
-        docs_type="string (decimal)")
+        docs_type="string (decimal)",
+    )
     db_memory_mb: int = key(
-        "dbMemoryMb", "1024", parsers.integer(*DB_MEMORY_MB_RANGE),
-        f"Memory limit of the PostgreSQL container, MiB, {_range(DB_MEMORY_MB_RANGE)}.", "integer")
+        "dbMemoryMb",
+        "1024",
+        parsers.integer(*DB_MEMORY_MB_RANGE),
+        f"Memory limit of the PostgreSQL container, MiB, {_range(DB_MEMORY_MB_RANGE)}.",
+        "integer",
+    )
     gunicorn_workers: int = key(
-        "gunicornWorkers", "2", parsers.integer(*GUNICORN_RANGE),
-        f"gunicorn worker processes per API container, {_range(GUNICORN_RANGE)}.", "integer")
+        "gunicornWorkers",
+        "2",
+        parsers.integer(*GUNICORN_RANGE),
+        f"gunicorn worker processes per API container, {_range(GUNICORN_RANGE)}.",
+        "integer",
+    )
     gunicorn_threads: int = key(
-        "gunicornThreads", "4", parsers.integer(*GUNICORN_RANGE),
-        f"Threads per gunicorn worker, {_range(GUNICORN_RANGE)}.", "integer")
+        "gunicornThreads",
+        "4",
+        parsers.integer(*GUNICORN_RANGE),
+        f"Threads per gunicorn worker, {_range(GUNICORN_RANGE)}.",
+        "integer",
+    )
     retain_database_volume: bool = key(
-        "retainDatabaseVolume", "true", parsers.boolean,
+        "retainDatabaseVolume",
+        "true",
+        parsers.boolean,
         "Keep the PostgreSQL data volume when the stack is destroyed (or the volume replaced). Set `false` for "
-        "throwaway stacks.", "boolean")
+        "throwaway stacks.",
+        "boolean",
+    )
     allowed_hosts: tuple[str, ...] = key(
-        "allowedHosts", "localhost,127.0.0.1", parsers.hosts,
+        "allowedHosts",
+        "localhost,127.0.0.1",
+        parsers.hosts,
         "Comma-separated host names the service answers to (Django `ALLOWED_HOSTS`; `.example.com` = subdomains, "
-        "`*` = any). No schemes, no ports, no empty entries. CSRF trusted origins are derived from them.")
+        "`*` = any). No schemes, no ports, no empty entries. CSRF trusted origins are derived from them.",
+    )
     https: bool = key(
-        "https", "false", parsers.boolean,
+        "https",
+        "false",
+        parsers.boolean,
         "TLS is terminated by *another* proxy in front of ours (on 443): enables HTTPS redirects, secure cookies "
         "and HSTS, sends `X-Forwarded-Proto: https` to the app and counts two proxies in `X-Forwarded-For`. Keep "
-        "`false` while the service is published as plain HTTP. Not needed with `tlsCertificate`.", "boolean")
+        "`false` while the service is published as plain HTTP. Not needed with `tlsCertificate`.",
+        "boolean",
+    )
     tls_certificate: str | None = key(
-        "tlsCertificate", "", parsers.pem_certificate,
+        "tlsCertificate",
+        "",
+        parsers.pem_certificate,
         "PEM certificate (chain) for TLS at the proxy. With `tlsKey`, the proxy serves HTTPS on `hostPort` and "
-        "the app's HTTPS settings follow. Both or neither.", repr=False)
+        "the app's HTTPS settings follow. Both or neither.",
+        repr=False,
+    )
     tls_key: str | None = key(
-        "tlsKey", "", parsers.pem_private_key,
+        "tlsKey",
+        "",
+        parsers.pem_private_key,
         "Its PEM private key, unencrypted. Must be a secret: `pulumi config set --secret tlsKey < key.pem`.",
-        repr=False)
+        repr=False,
+    )
     production: bool = key(
-        "production", "false", parsers.boolean,
+        "production",
+        "false",
+        parsers.boolean,
         "Production stack: every image key (`pythonImage`, `postgresImage`, `nginxImage`, and `apiImage` when "
-        "it is a reference) must be pinned: a tag other than `latest`, or a digest.", "boolean")
+        "it is a reference) must be pinned: a tag other than `latest`, or a digest.",
+        "boolean",
+    )
     throttle_anon: str = key(
-        "throttleAnon", "600/minute", parsers.rate,
+        "throttleAnon",
+        "600/minute",
+        parsers.rate,
         "API requests allowed per anonymous client address: `N/second`, `N/minute`, `N/hour` or `N/day` "
         "(N ≥ 1), or `off`. Counted across all replicas (a counter table in PostgreSQL); beyond it the API "
-        "answers 429 with `Retry-After`. Sets the app's `API_THROTTLE_ANON`.")
+        "answers 429 with `Retry-After`. Sets the app's `API_THROTTLE_ANON`.",
+    )
     throttle_user: str = key(
-        "throttleUser", "3000/minute", parsers.rate,
-        "The same per authenticated user (token or session), `off` for none. Sets `API_THROTTLE_USER`.")
+        "throttleUser",
+        "3000/minute",
+        parsers.rate,
+        "The same per authenticated user (token or session), `off` for none. Sets `API_THROTTLE_USER`.",
+    )
     #: The provider's `docker:host` (None: DOCKER_HOST or the local socket).
     docker_host: str | None = None
 

@@ -29,8 +29,7 @@ def schema_default(k: Key) -> Any:
 def pulumi_config_schema() -> dict[str, dict[str, Any]]:
     """Pulumi.yaml's `config:` block: every key with its type, description and default."""
     return {
-        k.name: {"type": k.schema_type, "description": k.description, "default": schema_default(k)}
-        for _, k in KEYS
+        k.name: {"type": k.schema_type, "description": k.description, "default": schema_default(k)} for _, k in KEYS
     }
 
 

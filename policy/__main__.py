@@ -3,6 +3,7 @@
 The policies themselves live in library_policy/ (plain functions, unit-tested
 in tests/policy/); this file only registers them. docs/policy.md explains each.
 """
+
 from library_policy import policies
 from pulumi_policy import EnforcementLevel, PolicyPack
 

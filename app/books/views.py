@@ -1,4 +1,5 @@
 """The website: a paginated list of books and a page per book."""
+
 from django.views.generic import DetailView, ListView
 
 from .models import Book

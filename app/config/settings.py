@@ -4,6 +4,7 @@ Production is the default: DEBUG is off, a secret key must be given, HTTPS
 hardening is on. A host that serves plain HTTP (a local deployment) or sits
 behind a TLS-terminating proxy switches the HTTPS settings by environment.
 """
+
 from pathlib import Path
 
 import dj_database_url
@@ -86,9 +87,7 @@ TEMPLATES = [
 # Database: PostgreSQL only, from DATABASE_URL.
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
-    raise ImproperlyConfigured(
-        "DATABASE_URL is required, e.g. postgres://user:password@host:5432/dbname"
-    )
+    raise ImproperlyConfigured("DATABASE_URL is required, e.g. postgres://user:password@host:5432/dbname")
 try:
     _database = dj_database_url.parse(
         DATABASE_URL,

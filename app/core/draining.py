@@ -5,6 +5,7 @@ queue is left to empty, so that stopping the replica resets no connection the
 proxy has already sent a request on. Run by the deployment's helper container
 as ``python -m core.draining --port 8000``: docs/app.md#draining-a-replicas-listener.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,10 @@ _SYN, _ACK = 0x02, 0x10
 _SYN_DROP_PROGRAM = (
     # (code, jump if true, jump if false, k)
     (0x30, 0, 0, _TCP_FLAGS_OFFSET),  # ldb [13]       A = TCP flags
-    (0x54, 0, 0, _SYN | _ACK),        # and #SYN|ACK
-    (0x15, 0, 1, _SYN),               # jeq #SYN       only SYN set?
-    (0x06, 0, 0, 0),                  # ret #0         yes: drop
-    (0x06, 0, 0, 0xFFFFFFFF),         # ret #-1        no: keep the whole segment
+    (0x54, 0, 0, _SYN | _ACK),  # and #SYN|ACK
+    (0x15, 0, 1, _SYN),  # jeq #SYN       only SYN set?
+    (0x06, 0, 0, 0),  # ret #0         yes: drop
+    (0x06, 0, 0, 0xFFFFFFFF),  # ret #-1        no: keep the whole segment
 )
 
 # struct tcp_info: for a listening socket, tcpi_unacked is the number of
@@ -121,8 +122,9 @@ def find_listener(port: int, proc: str = "/proc") -> tuple[int, int]:
             continue  # the process has gone
         except PermissionError:
             raise DrainError(f"cannot read {fd_dir}: needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH") from None
-    raise DrainError(f"no process visible here holds the socket listening on port {port} "
-                     f"(share the replica's PID namespace)")
+    raise DrainError(
+        f"no process visible here holds the socket listening on port {port} (share the replica's PID namespace)"
+    )
 
 
 def borrow_socket(pid: int, fd: int) -> socket.socket:

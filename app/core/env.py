@@ -4,6 +4,7 @@ Every setting of the service comes from the environment (twelve-factor), so a
 malformed value must stop the process at start-up with a message naming the
 variable, instead of surfacing later as odd behaviour.
 """
+
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -25,9 +26,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use one of: true, false, 1, 0, yes, no, on, off"
-    )
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of: true, false, 1, 0, yes, no, on, off")
 
 
 def env_int(name: str, default: int, minimum: int | None = None) -> int:

@@ -4,6 +4,7 @@ DRF answers errors raised inside its views itself; these handlers cover what
 happens outside them (an unknown /api/ path, a disallowed host, a crash), so
 an API client never has to parse an HTML error page.
 """
+
 from django.http import JsonResponse
 from django.views import defaults
 

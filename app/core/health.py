@@ -4,6 +4,7 @@ They sit first in the middleware stack: a container's healthcheck calls them
 as http://127.0.0.1:8000/..., which is not an allowed host, and liveness must
 not depend on the database, sessions or authentication.
 """
+
 import logging
 
 from django.db import connection

@@ -1,4 +1,5 @@
 """Refuse oversized request bodies before any view reads them."""
+
 from django.conf import settings
 from django.http import JsonResponse
 

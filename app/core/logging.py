@@ -1,4 +1,5 @@
 """JSON log lines, so a log collector can parse the service's output."""
+
 import json
 import logging
 from datetime import UTC, datetime

@@ -4,6 +4,7 @@ A temporary condition, not a bug: clients should retry, and nothing about the
 failure leaks out. One middleware covers every view, DRF's included:
 docs/app.md#a-database-that-does-not-answer.
 """
+
 import logging
 
 from django.db import InterfaceError, OperationalError
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 DETAIL = "Service temporarily unavailable: the database does not answer."
 HTML_PAGE = (
-    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
     "<title>Service temporarily unavailable</title></head>\n"
     "<body><h1>Service temporarily unavailable</h1>\n"
     "<p>The database does not answer. Please try again in a moment.</p></body></html>\n"
@@ -48,7 +49,11 @@ class DatabaseUnavailableMiddleware:
         first_line = (str(exception).strip().splitlines() or [""])[0][:200]
         logger.warning(
             "database unavailable: answered 503",
-            extra={"path": request.path, "method": request.method, "error": type(exception).__name__,
-                   "reason": first_line},
+            extra={
+                "path": request.path,
+                "method": request.method,
+                "error": type(exception).__name__,
+                "reason": first_line,
+            },
         )
         return database_unavailable_response(request)

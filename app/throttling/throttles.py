@@ -2,6 +2,7 @@
 with one atomic upsert per request on a fixed window per client, so every
 worker of every replica counts against one budget (docs/app.md, "Throttling").
 """
+
 import math
 import time
 

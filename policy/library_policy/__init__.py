@@ -4,6 +4,7 @@
 `(ResourceValidationArgs, report_violation) -> None`; `policies()` wraps them
 as mandatory ResourceValidationPolicy objects for the PolicyPack.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

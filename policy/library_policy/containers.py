@@ -3,6 +3,7 @@
 Each validator ignores resources of other types, so all of them can run on
 every resource of a stack.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -103,7 +104,7 @@ def validate_api_healthcheck(args: ResourceValidationArgs, report_violation: Rep
     if not healthcheck or not tests:
         report_violation(f"API container {args.name!r} has no healthcheck (healthcheck.tests).", None)
     elif str(tests[0]).upper() == "NONE":
-        report_violation(f"API container {args.name!r} disables its healthcheck (tests=[\"NONE\"]).", None)
+        report_violation(f'API container {args.name!r} disables its healthcheck (tests=["NONE"]).', None)
 
 
 def validate_api_read_only_root(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -131,10 +132,6 @@ def validate_api_capabilities(args: ResourceValidationArgs, report_violation: Re
     adds = [_cap(c) for c in items(raw_adds)]
     drops = [_cap(c) for c in items(raw_drops)]
     if adds:
-        report_violation(
-            f"API container {args.name!r} adds capabilities {', '.join(adds)}; it needs none.", None
-        )
+        report_violation(f"API container {args.name!r} adds capabilities {', '.join(adds)}; it needs none.", None)
     if "ALL" not in drops:
-        report_violation(
-            f"API container {args.name!r} must drop all capabilities (capabilities.drops=[\"ALL\"]).", None
-        )
+        report_violation(f'API container {args.name!r} must drop all capabilities (capabilities.drops=["ALL"]).', None)

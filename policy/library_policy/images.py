@@ -3,6 +3,7 @@ or a digest. Checked: the RemoteImage names, container images that are
 references (image ids are pinned by nature), and the build's BASE_IMAGE
 argument (docs/policy.md, "When is a stack production?").
 """
+
 from __future__ import annotations
 
 from typing import Any

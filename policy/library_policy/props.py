@@ -4,6 +4,7 @@ not known yet, which these helpers return as UNKNOWN instead of raising, so
 that an unknown value a policy does not need hides no violation
 (docs/policy.md, "Previews and unknown values").
 """
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ pulumi_policy copies it into the Pulumi runtime config. So
 `library:production` and `library:retainDatabaseVolume` are readable with
 the SDK's own config lookup, which also honours PULUMI_CONFIG_<KEY> variables.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -5,6 +5,7 @@ protected, labelled org.library.retain=true, or the stack's
 `library:retainDatabaseVolume` (what the program passes to the option) is not
 false (docs/policy.md, "How the volume's retention is checked").
 """
+
 from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs

@@ -1,6 +1,7 @@
 """A WSGI app for tests/app/test_draining.py: answers after `?sleep=S` seconds
 with "ok:" and the request body, so a test can keep gunicorn's only worker
 busy while other connections wait in the accept queue."""
+
 import time
 from urllib.parse import parse_qs
 

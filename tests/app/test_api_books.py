@@ -1,4 +1,5 @@
 """The books API: every endpoint and method, permissions, validation, listing."""
+
 import json
 
 import pytest
@@ -7,8 +8,12 @@ from books.models import Book
 
 pytestmark = pytest.mark.django_db
 
-CLEAN_CODE = {"title": "Clean Code", "subtitle": "A Handbook of Agile Software Craftsmanship",
-              "author": "Robert C. Martin", "isbn": "978-0-13-235088-4"}
+CLEAN_CODE = {
+    "title": "Clean Code",
+    "subtitle": "A Handbook of Agile Software Craftsmanship",
+    "author": "Robert C. Martin",
+    "isbn": "978-0-13-235088-4",
+}
 
 
 def make_book(**fields):
@@ -17,6 +22,7 @@ def make_book(**fields):
 
 
 # --- API root and schema -----------------------------------------------------
+
 
 def test_api_root_lists_books_endpoint(anonymous):
     response = anonymous.get("/api/")
@@ -45,14 +51,16 @@ def test_docs_are_served_with_local_assets(anonymous, client):
 
 # --- read: anyone -------------------------------------------------------------
 
+
 def test_list_is_paginated_and_includes_ids(anonymous):
     book = make_book()
     response = anonymous.get("/api/books/")
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 1 and body["next"] is None and body["previous"] is None
-    assert body["results"] == [{"id": book.id, "title": "A Book", "subtitle": "", "author": "Someone",
-                                "isbn": "9780306406157"}]
+    assert body["results"] == [
+        {"id": book.id, "title": "A Book", "subtitle": "", "author": "Someone", "isbn": "9780306406157"}
+    ]
 
 
 def test_retrieve(anonymous):
@@ -85,6 +93,7 @@ def test_unknown_api_path_is_json_404(anonymous):
 
 
 # --- write: authenticated only -----------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_anonymous_writes_are_refused(anonymous, method):
@@ -168,6 +177,7 @@ def test_browsable_api_renders(client):
 
 
 # --- validation: 400 with field errors ------------------------------------------
+
 
 @pytest.mark.parametrize(
     "isbn, message",
@@ -277,14 +287,19 @@ def test_parser_enforces_the_limit_on_the_stream_itself(settings):
 
 # --- listing: pagination, filters, search, ordering ------------------------------
 
+
 @pytest.fixture
 def shelf(db):
     books = [
         make_book(title="Dune", subtitle="", author="Frank Herbert", isbn="9780441172719"),
         make_book(title="Children of Dune", subtitle="Dune Chronicles 3", author="Frank Herbert", isbn="9780593098233"),
         make_book(title="Neuromancer", subtitle="", author="William Gibson", isbn="9780441569595"),
-        make_book(title="The Left Hand of Darkness", subtitle="Hainish Cycle", author="Ursula K. Le Guin",
-                  isbn="9780441478125"),
+        make_book(
+            title="The Left Hand of Darkness",
+            subtitle="Hainish Cycle",
+            author="Ursula K. Le Guin",
+            isbn="9780441478125",
+        ),
     ]
     return books
 
@@ -369,15 +384,24 @@ def test_search_over_title_subtitle_and_author(anonymous, shelf):
 
 def test_ordering(anonymous, shelf):
     assert titles(anonymous.get("/api/books/", {"ordering": "title"})) == [
-        "Children of Dune", "Dune", "Neuromancer", "The Left Hand of Darkness"]
+        "Children of Dune",
+        "Dune",
+        "Neuromancer",
+        "The Left Hand of Darkness",
+    ]
     assert titles(anonymous.get("/api/books/", {"ordering": "-author,title"})) == [
-        "Neuromancer", "The Left Hand of Darkness", "Children of Dune", "Dune"]
+        "Neuromancer",
+        "The Left Hand of Darkness",
+        "Children of Dune",
+        "Dune",
+    ]
     assert titles(anonymous.get("/api/books/", {"ordering": "-id"}))[0] == "The Left Hand of Darkness"
 
 
 def test_filters_search_ordering_and_pagination_combine(anonymous, shelf):
-    response = anonymous.get("/api/books/", {"author": "Frank Herbert", "search": "dune", "ordering": "-title",
-                                             "page_size": 1})
+    response = anonymous.get(
+        "/api/books/", {"author": "Frank Herbert", "search": "dune", "ordering": "-title", "page_size": 1}
+    )
     assert titles(response) == ["Dune"]
     assert response.json()["count"] == 2
 

@@ -1,4 +1,5 @@
 """Concurrent creates of one ISBN: exactly one book, the others a 400, never a 500."""
+
 import threading
 
 import pytest

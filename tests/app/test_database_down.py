@@ -4,6 +4,7 @@
 closed port, as a stopped PostgreSQL looks to the app. The live tier
 (tests/live/test_faults.py) does the same with a real stopped container.
 """
+
 import json
 import logging
 import time

@@ -12,6 +12,7 @@ socket needs to see and trace its process: these tests run the drain the way
 the deployment's helper does, as root in the same network and PID namespace
 (here: the test machine's). They skip, with the reason, without root.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,10 @@ pytestmark = [
 def post(port: int, body: bytes, path: str = "/") -> socket.socket:
     """Connect and send a whole POST; the response is read later."""
     conn = socket.create_connection(("127.0.0.1", port), timeout=10)
-    conn.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    conn.sendall(
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     return conn
 
 
@@ -89,14 +92,31 @@ def test_without_cap_net_admin_refusing_says_what_is_missing():
     # into a private temporary directory). The module needs only the stdlib.
     with open(os.path.join(REPO, "app", "core", "draining.py"), encoding="utf-8") as f:
         source = f.read()
-    code = ("import socket, sys, types\n"
-            "draining = types.ModuleType('draining'); exec(sys.stdin.read(), vars(draining))\n"
-            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
-            "try: draining.refuse_new_connections(s)\nexcept draining.DrainError as e: print(e)")
+    code = (
+        "import socket, sys, types\n"
+        "draining = types.ModuleType('draining'); exec(sys.stdin.read(), vars(draining))\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+        "try: draining.refuse_new_connections(s)\nexcept draining.DrainError as e: print(e)"
+    )
     # The interpreter itself, not a virtualenv's link to it (which may be in the checkout).
     interpreter = os.path.realpath(sys.executable)
-    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                             interpreter, "-I", "-c", code], input=source, cwd="/", capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            interpreter,
+            "-I",
+            "-c",
+            code,
+        ],
+        input=source,
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0 and "setpriv" in result.stderr:
         pytest.skip(f"setpriv unavailable: {result.stderr.strip()}")
     assert result.stdout.strip() == "attaching a socket filter needs CAP_NET_ADMIN", result.stderr
@@ -110,12 +130,32 @@ def gunicorn_one_worker(request):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PORT": str(port), "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": str(request.param),
-           "GUNICORN_LOG_LEVEL": "warning", "PYTHONPATH": os.path.join(REPO, "app")}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": str(request.param),
+        "GUNICORN_LOG_LEVEL": "warning",
+        "PYTHONPATH": os.path.join(REPO, "app"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", os.path.join(REPO, "app", "gunicorn.conf.py"),
-         "--chdir", HERE, "--access-logfile", "/dev/null", "slow_wsgi:application"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            os.path.join(REPO, "app", "gunicorn.conf.py"),
+            "--chdir",
+            HERE,
+            "--access-logfile",
+            "/dev/null",
+            "slow_wsgi:application",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -157,8 +197,13 @@ def test_without_draining_a_stop_resets_queued_connections(gunicorn_one_worker):
 def test_draining_then_stopping_serves_every_connection(gunicorn_one_worker):
     proc, port, _ = gunicorn_one_worker
     busy, queued = busy_and_queued(port)
-    drain = subprocess.Popen([sys.executable, "-m", "core.draining", "--port", str(port)],
-                             cwd=os.path.join(REPO, "app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    drain = subprocess.Popen(
+        [sys.executable, "-m", "core.draining", "--port", str(port)],
+        cwd=os.path.join(REPO, "app"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.2)
     late_outcomes = []
 
@@ -190,7 +235,12 @@ def test_draining_a_port_nobody_listens_on_is_a_clear_error():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = subprocess.run([sys.executable, "-m", "core.draining", "--port", str(port)],
-                            cwd=os.path.join(REPO, "app"), capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "core.draining", "--port", str(port)],
+        cwd=os.path.join(REPO, "app"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"port": port, "error": f"nothing listens on TCP port {port} here"}

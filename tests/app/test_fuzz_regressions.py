@@ -11,6 +11,7 @@ scripts/fuzz) found against the deployed API.
   "undocumented"; and it did not say that blank strings, page 0 or a page size
   over the limit are refused.
 """
+
 import json
 
 import pytest
@@ -26,8 +27,13 @@ ARABIC_INDIC = "\u0660\u0663\u0660\u0666\u0664\u0660\u0666\u0661\u0665"  # ٠٣�
 
 @pytest.mark.parametrize(
     "raw",
-    [SUPERSCRIPT_TWO * 10, SUPERSCRIPT_TWO * 13, ARABIC_INDIC + "2", "978" + ARABIC_INDIC + "7",
-     "９７８０３０６４０６１５７"],  # fullwidth digits
+    [
+        SUPERSCRIPT_TWO * 10,
+        SUPERSCRIPT_TWO * 13,
+        ARABIC_INDIC + "2",
+        "978" + ARABIC_INDIC + "7",
+        "９７８０３０６４０６１５７",
+    ],  # fullwidth digits
 )
 def test_isbn_accepts_ascii_digits_only(raw):
     with pytest.raises(InvalidISBN):
@@ -48,8 +54,12 @@ def test_create_with_non_ascii_digit_isbn_is_a_400_and_stores_nothing(writer, is
 
 @pytest.mark.parametrize(
     "query",
-    [f"isbn={SUPERSCRIPT_TWO * 10}", f"page={SUPERSCRIPT_TWO}", f"page_size={SUPERSCRIPT_TWO}",
-     "page_size=\u0661\u0660"],  # Arabic-Indic "10"
+    [
+        f"isbn={SUPERSCRIPT_TWO * 10}",
+        f"page={SUPERSCRIPT_TWO}",
+        f"page_size={SUPERSCRIPT_TWO}",
+        "page_size=\u0661\u0660",
+    ],  # Arabic-Indic "10"
 )
 def test_list_with_non_ascii_digits_is_a_400(anonymous, query):
     response = anonymous.get(f"/api/books/?{query}")

@@ -1,4 +1,5 @@
 """Liveness and readiness probes."""
+
 import pytest
 
 

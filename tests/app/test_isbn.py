@@ -1,4 +1,5 @@
 """ISBN parsing, against published examples (not values computed by the code under test)."""
+
 import pytest
 
 from books.isbn import InvalidISBN, normalize_isbn

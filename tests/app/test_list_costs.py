@@ -3,6 +3,7 @@ pagination (exact counts for small and filtered lists, the planner's estimate
 for large unfiltered ones, exact navigation either way), a constant number of
 queries per request, search served by trigram indexes, and list parameters
 that a detail request does not evaluate."""
+
 import pytest
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import connection
@@ -177,8 +178,20 @@ def compiled(queryset):
         (lambda: Book.objects.all()[5:], False),
         (lambda: Book.objects.all()[:5], False),
     ],
-    ids=["all", "all-compiled", "ordered", "filtered", "joined", "grouped", "distinct", "union", "annotated",
-         "extra", "offset", "limit"],
+    ids=[
+        "all",
+        "all-compiled",
+        "ordered",
+        "filtered",
+        "joined",
+        "grouped",
+        "distinct",
+        "union",
+        "annotated",
+        "extra",
+        "offset",
+        "limit",
+    ],
 )
 def test_only_a_whole_table_may_be_estimated(make, whole):
     assert is_whole_table(make()) is whole

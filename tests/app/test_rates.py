@@ -1,4 +1,5 @@
 """The rate parser shared by the start-up check and the throttles (app/throttling/rates.py)."""
+
 import pytest
 
 from throttling.rates import parse_rate
@@ -30,8 +31,20 @@ def test_off_means_no_throttling(rate):
 
 @pytest.mark.parametrize(
     "rate",
-    ["lots", "10", "10/", "/minute", "10/fortnight", "-1/minute", "1.5/minute", "²/minute", "١٠/minute",
-     "10/Minute", "offf", "no"],
+    [
+        "lots",
+        "10",
+        "10/",
+        "/minute",
+        "10/fortnight",
+        "-1/minute",
+        "1.5/minute",
+        "²/minute",
+        "١٠/minute",
+        "10/Minute",
+        "offf",
+        "no",
+    ],
 )
 def test_anything_else_is_refused_with_the_accepted_forms(rate):
     with pytest.raises(ValueError) as error:

@@ -1,5 +1,6 @@
 """Every hash-locked requirements file matches the pins it was generated from
 (scripts/lock-requirements), and the tests install what ships."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The sample-data loader: valid, unique ISBNs, repeatable, fast bulk loading."""
+
 import pytest
 from django.core.management import CommandError, call_command
 

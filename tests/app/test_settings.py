@@ -1,4 +1,5 @@
 """Settings from the environment: production hardening and clear start-up errors."""
+
 import json
 import os
 import subprocess
@@ -17,8 +18,14 @@ PRODUCTION = {
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=APP_DIR, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=APP_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -28,8 +35,7 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_check_deploy_behind_a_tls_proxy_is_clean():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE_PROXY_SSL_HEADER="true",
-                    **PRODUCTION)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE_PROXY_SSL_HEADER="true", **PRODUCTION)
     assert result.returncode == 0, result.stderr
 
 
@@ -78,11 +84,24 @@ def test_bad_environment_values_are_named(env, message):
 
 
 def test_hosts_and_origins_are_comma_separated_lists():
-    code = ("from django.conf import settings; import json; "
-            "print(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))")
-    result = manage("shell", "-c", code, **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "a.example, b.example,,",
-                                            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example,https://b.example"})
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [["a.example", "b.example"], ["https://a.example", "https://b.example"]]
+    code = (
+        "from django.conf import settings; import json; "
+        "print(json.dumps([settings.ALLOWED_HOSTS, settings.CSRF_TRUSTED_ORIGINS]))"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        code,
+        **{
+            **PRODUCTION,
+            "DJANGO_ALLOWED_HOSTS": "a.example, b.example,,",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example,https://b.example",
+        },
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        ["a.example", "b.example"],
+        ["https://a.example", "https://b.example"],
+    ]
 
 
 def test_logs_are_json_lines():
@@ -95,7 +114,9 @@ def test_logs_are_json_lines():
 
 def test_page_sizes_come_from_the_environment():
     """API_PAGE_SIZE and API_MAX_PAGE_SIZE reach the book API's pagination."""
-    code = ("from books.api.views import BookViewSet; pages = BookViewSet.pagination_class(); "
-            "print(pages.page_size, pages.max_page_size)")
+    code = (
+        "from books.api.views import BookViewSet; pages = BookViewSet.pagination_class(); "
+        "print(pages.page_size, pages.max_page_size)"
+    )
     result = manage("shell", "-c", code, **{**PRODUCTION, "API_PAGE_SIZE": "7", "API_MAX_PAGE_SIZE": "30"})
     assert result.stdout.strip().splitlines()[-1] == "7 30", result.stderr

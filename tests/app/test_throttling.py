@@ -1,4 +1,5 @@
 """Throttling: 429 with Retry-After, per client kind, configured by environment."""
+
 import threading
 
 import pytest

@@ -1,4 +1,5 @@
 """The server-rendered website and the admin."""
+
 import pytest
 
 from books.management.commands.load_sample_books import sample_isbn
@@ -33,8 +34,7 @@ def test_list_is_paginated(client):
 
 
 def test_detail_page(client):
-    book = Book.objects.create(title="Neuromancer", subtitle="Sprawl 1", author="William Gibson",
-                               isbn="9780441569595")
+    book = Book.objects.create(title="Neuromancer", subtitle="Sprawl 1", author="William Gibson", isbn="9780441569595")
     html = client.get(f"/books/{book.pk}/").content.decode()
     assert "Neuromancer" in html and "Sprawl 1" in html and "William Gibson" in html and "9780441569595" in html
 
@@ -50,15 +50,17 @@ def test_admin_login_page_renders(client):
 
 
 def test_admin_normalizes_isbn(admin_client):
-    response = admin_client.post("/admin/books/book/add/", {
-        "title": "Dune", "subtitle": "", "author": "Frank Herbert", "isbn": "0-441-17271-7"})
+    response = admin_client.post(
+        "/admin/books/book/add/", {"title": "Dune", "subtitle": "", "author": "Frank Herbert", "isbn": "0-441-17271-7"}
+    )
     assert response.status_code == 302, response.content
     assert Book.objects.get().isbn == "9780441172719"
 
 
 def test_admin_rejects_bad_isbn(admin_client):
-    response = admin_client.post("/admin/books/book/add/", {
-        "title": "Dune", "subtitle": "", "author": "Frank Herbert", "isbn": "0-441-17271-8"})
+    response = admin_client.post(
+        "/admin/books/book/add/", {"title": "Dune", "subtitle": "", "author": "Frank Herbert", "isbn": "0-441-17271-8"}
+    )
     assert response.status_code == 200
     assert b"ISBN-10 check digit is wrong." in response.content
     assert not Book.objects.exists()

@@ -70,8 +70,9 @@ class FakeMocks(Mocks):
     def _container(self, args: MockResourceArgs, state: dict[str, Any]) -> None:
         """An auto-name; the migration container's exit code and logs from the scenario."""
         state["name"] = state.get("name") or f"{args.name}-{_hex(args.name)[:7]}"
-        labels = {item.get("label"): item.get("value")
-                  for item in plain(state.get("labels") or []) if isinstance(item, dict)}
+        labels = {
+            item.get("label"): item.get("value") for item in plain(state.get("labels") or []) if isinstance(item, dict)
+        }
         if labels.get("org.library.component") == "migrate":
             code = self.scenario.get("migration_exit_code", 0)
             if code is not None:
@@ -92,22 +93,24 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
-        self.registrations.append({
-            "type": request.type,
-            "name": request.name,
-            "urn": response.urn,
-            "parent": request.parent,
-            "custom": bool(request.custom),
-            "inputs": recorded(rpc.deserialize_properties(request.object)),
-            "dependencies": list(request.dependencies),
-            "property_dependencies": {key: list(value.urns) for key, value in request.propertyDependencies.items()},
-            "delete_before_replace": bool(request.deleteBeforeReplace),
-            "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
-            "replace_on_changes": list(request.replaceOnChanges),
-            "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
-            "protect": request.protect if request.HasField("protect") else None,
-            "before_delete_hooks": list(request.hooks.before_delete),
-        })
+        self.registrations.append(
+            {
+                "type": request.type,
+                "name": request.name,
+                "urn": response.urn,
+                "parent": request.parent,
+                "custom": bool(request.custom),
+                "inputs": recorded(rpc.deserialize_properties(request.object)),
+                "dependencies": list(request.dependencies),
+                "property_dependencies": {key: list(value.urns) for key, value in request.propertyDependencies.items()},
+                "delete_before_replace": bool(request.deleteBeforeReplace),
+                "delete_before_replace_defined": bool(request.deleteBeforeReplaceDefined),
+                "replace_on_changes": list(request.replaceOnChanges),
+                "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
+                "protect": request.protect if request.HasField("protect") else None,
+                "before_delete_hooks": list(request.hooks.before_delete),
+            }
+        )
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -145,14 +148,23 @@ def run_scenario(scenario: dict[str, Any], repo_dir: str = program.REPO_ROOT) ->
     error: BaseException | None = None
     outputs: dict[str, dict] = {}
     try:
-        ran = program.run(program.program_dir(repo_dir, project), project["name"], scenario.get("stack", "dev"),
-                           dict(scenario.get("config", {})), list(scenario.get("secret_keys", [])), monitor,
-                           preview=bool(scenario.get("preview", False)), logger=logger)
+        ran = program.run(
+            program.program_dir(repo_dir, project),
+            project["name"],
+            scenario.get("stack", "dev"),
+            dict(scenario.get("config", {})),
+            list(scenario.get("secret_keys", [])),
+            monitor,
+            preview=bool(scenario.get("preview", False)),
+            logger=logger,
+        )
         outputs = _stack_outputs(ran)
     except BaseException as exc:  # noqa: BLE001 - reported to the test
         error = exc
     return {
-        "error": None if error is None else {
+        "error": None
+        if error is None
+        else {
             "type": type(error).__name__,
             "message": str(error),
             "run_error": isinstance(error, pulumi.RunError),

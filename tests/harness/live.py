@@ -56,8 +56,12 @@ def _make_monitor(realizer: Realizer) -> Any:
             _ensure_event_loop()
             inputs = rpc.deserialize_properties(request.object)
             args = MockResourceArgs(
-                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
-                resource_id=request.importId, custom=request.custom or False,
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
                 transforms=_resolve_callbacks(request.transforms),
             )
             realizer.local.urn = urn
@@ -111,8 +115,9 @@ def _remember_resource_hooks(realizer: Realizer) -> None:
 _REALIZER: Realizer | None = None  # the running deployment's Realizer, for the failure path of main()
 
 
-def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str],
-                   secret_keys: list[str], project: dict) -> dict:
+def run_in_process(
+    repo_dir: str, stack: str, run_id: str, config: dict[str, str], secret_keys: list[str], project: dict
+) -> dict:
     """Run the program in this process; return {outputs, secretOutputs, ...}."""
     global _REALIZER
     path = program.program_dir(repo_dir, project)
@@ -124,9 +129,17 @@ def run_in_process(repo_dir: str, stack: str, run_id: str, config: dict[str, str
         realizer.program_context = contextvars.copy_context()
 
     started = time.monotonic()
-    program.run(path, project["name"], stack, config, secret_keys, monitor,
-                logger=logging.getLogger("live.program"), organization="organization",
-                before_program=keep_context)
+    program.run(
+        path,
+        project["name"],
+        stack,
+        config,
+        secret_keys,
+        monitor,
+        logger=logging.getLogger("live.program"),
+        organization="organization",
+        before_program=keep_context,
+    )
     elapsed = time.monotonic() - started
 
     raw = monitor.stack_outputs or {}
@@ -155,8 +168,7 @@ def _fail(stack: str, run_id: str, e: BaseException) -> None:
     reported = f"{type(e).__name__}: {e}"
     if reported not in causes:
         causes.append(reported)
-    print(f"error: the deployment of stack {stack!r} (run {run_id}) failed:\n"
-          + "\n".join(causes), file=sys.stderr)
+    print(f"error: the deployment of stack {stack!r} (run {run_id}) failed:\n" + "\n".join(causes), file=sys.stderr)
     print("".join(traceback.format_exception(e))[-6000:], file=sys.stderr)
     print(f"error (repeated): {causes[0]}", file=sys.stderr)
     sys.stderr.flush()
@@ -172,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--json-out", help="also write the result JSON to this file")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     def pairs(items: list[str]) -> dict[str, str]:
         out = {}
@@ -220,14 +231,29 @@ class Outputs(dict):
     result: dict
 
 
-def deploy(stack: str, run_id: str, config_overrides: dict[str, Any] | None = None,
-           repo_dir: str = REPO_ROOT, secrets: dict[str, Any] | None = None,
-           timeout: float = 1200, python: str = sys.executable) -> Outputs:
+def deploy(
+    stack: str,
+    run_id: str,
+    config_overrides: dict[str, Any] | None = None,
+    repo_dir: str = REPO_ROOT,
+    secrets: dict[str, Any] | None = None,
+    timeout: float = 1200,
+    python: str = sys.executable,
+) -> Outputs:
     """Deploy the program of repo_dir (default: this repository) for real, in a
     subprocess. Returns the stack outputs; raises DeployError with the run's
     log when the program fails."""
-    cmd = [python, "-m", "tests.harness.live", "--repo", os.path.abspath(repo_dir),
-           "--stack", stack, "--run-id", run_id]
+    cmd = [
+        python,
+        "-m",
+        "tests.harness.live",
+        "--repo",
+        os.path.abspath(repo_dir),
+        "--stack",
+        stack,
+        "--run-id",
+        run_id,
+    ]
     for k, v in (config_overrides or {}).items():
         cmd += ["--config", f"{k}={config_value(v)}"]
     for k, v in (secrets or {}).items():
@@ -236,8 +262,10 @@ def deploy(stack: str, run_id: str, config_overrides: dict[str, Any] | None = No
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
     if proc.returncode != 0:
         raise DeployError(
-            f"deployment of {stack!r} (run {run_id}) failed with exit status {proc.returncode}:\n"
-            f"{proc.stderr[-8000:]}", proc.returncode, proc.stderr)
+            f"deployment of {stack!r} (run {run_id}) failed with exit status {proc.returncode}:\n{proc.stderr[-8000:]}",
+            proc.returncode,
+            proc.stderr,
+        )
     result = json.loads(proc.stdout)
     out = Outputs(result["outputs"])
     out.secret_names = result["secretOutputs"]
@@ -248,8 +276,9 @@ def deploy(stack: str, run_id: str, config_overrides: dict[str, Any] | None = No
 
 def copy_repo(dest: str, repo_dir: str = REPO_ROOT) -> str:
     """Copy the working tree (without .git, virtualenvs and caches) to dest."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", ".pytest_cache", "*.pyc",
-                                    "node_modules", ".pulumi-state", "staticfiles")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "venv", "__pycache__", ".pytest_cache", "*.pyc", "node_modules", ".pulumi-state", "staticfiles"
+    )
     shutil.copytree(repo_dir, dest, ignore=ignore, symlinks=True, dirs_exist_ok=True)
     return dest
 

@@ -81,9 +81,13 @@ def _project_config(project: dict) -> tuple[dict[str, str], set[str]]:
     return config, secret_keys
 
 
-def stack_config(repo_dir: str, project: dict, stack: str,
-                 overrides: dict[str, Any] | None = None,
-                 secret_overrides: dict[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+def stack_config(
+    repo_dir: str,
+    project: dict,
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secret_overrides: dict[str, Any] | None = None,
+) -> tuple[dict[str, str], list[str]]:
     """The config map (full keys -> strings) and the secret keys, as the CLI passes them:
     the project's defaults, then Pulumi.<stack>.yaml, then the overrides."""
     name = project["name"]
@@ -108,8 +112,10 @@ def stack_config(repo_dir: str, project: dict, stack: str,
         secret_keys.add(k)
     missing = sorted(k for k in pending_secure if k not in config)
     if missing:
-        raise SystemExit(f"error: {stack_file} has encrypted values {missing} this harness cannot decrypt; "
-                         f"pass them with --secret KEY=VALUE")
+        raise SystemExit(
+            f"error: {stack_file} has encrypted values {missing} this harness cannot decrypt; "
+            f"pass them with --secret KEY=VALUE"
+        )
     return config, sorted(secret_keys)
 
 
@@ -124,9 +130,19 @@ class Ran:
     stack: Any
 
 
-def run(program_path: str, project: str, stack: str, config: dict[str, str], secret_keys: list[str],
-        monitor: Any, *, preview: bool = False, logger: logging.Logger | None = None,
-        organization: str | None = None, before_program: Callable[[], None] | None = None) -> Ran:
+def run(
+    program_path: str,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    monitor: Any,
+    *,
+    preview: bool = False,
+    logger: logging.Logger | None = None,
+    organization: str | None = None,
+    before_program: Callable[[], None] | None = None,
+) -> Ran:
     """Run program_path/__main__.py in this process, as the language host does: the config set,
     the runtime pointed at `monitor` (a MockMonitor around the tier's Mocks), the working directory
     and sys.path[0] the program directory, the program inside a Stack resource
@@ -137,12 +153,18 @@ def run(program_path: str, project: str, stack: str, config: dict[str, str], sec
     from pulumi.runtime.settings import configure, get_root_resource
 
     pulumi.runtime.set_all_config(config, secret_keys)
-    configure(MockSettings(
-        monitor=monitor,
-        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-        engine=MockEngine(logger), project=project, stack=stack, dry_run=preview,
-        organization=organization, callbacks=None,
-    ))
+    configure(
+        MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=MockEngine(logger),
+            project=project,
+            stack=stack,
+            dry_run=preview,
+            organization=organization,
+            callbacks=None,
+        )
+    )
     if before_program is not None:
         before_program()
 

@@ -55,8 +55,9 @@ INVOKES: dict[str, Callable[[Realizer, str, dict], dict]] = {
 class Realizer(Mocks):
     """A ``pulumi.runtime.Mocks`` whose resources are real Docker objects."""
 
-    def __init__(self, run_id: str, program_dir: str, client: docker.DockerClient | None = None,
-                 build_log_dir: str | None = None):
+    def __init__(
+        self, run_id: str, program_dir: str, client: docker.DockerClient | None = None, build_log_dir: str | None = None
+    ):
         if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}", run_id):
             raise RealizeError(f"run id {run_id!r}: use letters, digits, '.', '_' or '-'")
         self.run_id = run_id
@@ -221,23 +222,31 @@ class Realizer(Mocks):
         for name in filter(None, (labels.get(BEFORE_DELETE_LABEL) or "").split(",")):
             hook = self.hooks.get(name)
             if hook is None:
-                raise RealizeError(f"container {cname}: its before_delete hook {name!r} is not registered "
-                                   f"by the program (the engine would fail the delete)")
+                raise RealizeError(
+                    f"container {cname}: its before_delete hook {name!r} is not registered "
+                    f"by the program (the engine would fail the delete)"
+                )
             started = time.monotonic()
             args = ResourceHookArgs(
-                urn=labels.get(URN_LABEL, ""), id=cid, name=cname, type="docker:index/container:Container",
-                old_outputs={"name": cname, "image": container.get("ImageID")})
+                urn=labels.get(URN_LABEL, ""),
+                id=cid,
+                name=cname,
+                type="docker:index/container:Container",
+                old_outputs={"name": cname, "image": container.get("ImageID")},
+            )
             context = (self.program_context or contextvars.copy_context()).copy()
             try:
                 result = context.run(hook.callback, args)
                 if inspect.isawaitable(result):
                     context.run(asyncio.run, cast(Coroutine[Any, Any, Any], result))
             except Exception as e:
-                raise RealizeError(f"container {cname}: before_delete hook {name!r} failed: "
-                                   f"{type(e).__name__}: {e}") from e
+                raise RealizeError(
+                    f"container {cname}: before_delete hook {name!r} failed: {type(e).__name__}: {e}"
+                ) from e
             with self.lock:
-                self.hook_runs.append({"hook": name, "container": cname,
-                                       "seconds": round(time.monotonic() - started, 2)})
+                self.hook_runs.append(
+                    {"hook": name, "container": cname, "seconds": round(time.monotonic() - started, 2)}
+                )
 
     def delete_replaced(self) -> list[str]:
         """After a successful deployment: delete the containers that a
@@ -246,8 +255,11 @@ class Realizer(Mocks):
         (pulumi engine pkg/resource/deploy/deployment_executor.go: pending deletes go at the end)."""
         with self.lock:
             current = dict(self.current)
-        stale = [c for c in self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
-                 if (urn := str((c.get("Labels") or {}).get(URN_LABEL))) in current and c["Id"] != current[urn]]
+        stale = [
+            c
+            for c in self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
+            if (urn := str((c.get("Labels") or {}).get(URN_LABEL))) in current and c["Id"] != current[urn]
+        ]
         errors: list[str] = []
 
         def delete(container: dict) -> None:

@@ -39,7 +39,8 @@ class LiveStack:
         self.repo = Path(copy_repo(str(workdir / "repo")))
         ci_stack = Path(REPO_ROOT, "Pulumi.ci.yaml").read_text()
         (self.repo / f"Pulumi.{self.stack}.yaml").write_text(
-            f"# Copy of Pulumi.ci.yaml for live-test run {self.run_id}.\n{ci_stack}")
+            f"# Copy of Pulumi.ci.yaml for live-test run {self.run_id}.\n{ci_stack}"
+        )
         self.replicas = replicas
         self.host_port = free_port_block(replicas)
         self.deployments: list[Outputs] = []
@@ -78,8 +79,16 @@ class LiveStack:
         """A superuser and its DRF token, made inside a running API container."""
         container = self.client.containers.get(container_name)
         result = container.exec_run(
-            ["python", "manage.py", "createsuperuser", "--noinput", "--username", username,
-             "--email", f"{username}@example.com"],
+            [
+                "python",
+                "manage.py",
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                username,
+                "--email",
+                f"{username}@example.com",
+            ],
             environment={"DJANGO_SUPERUSER_PASSWORD": secrets.token_urlsafe(24)},
         )
         output = result.output.decode("utf-8", "replace")

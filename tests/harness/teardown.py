@@ -25,8 +25,12 @@ def run_objects(run_id: str, client: docker.DockerClient | None = None) -> dict[
     }
 
 
-def teardown(run_id: str, remove_volumes: bool = False, client: docker.DockerClient | None = None,
-             extra_volumes: tuple[str, ...] = ()) -> dict[str, list[str]]:
+def teardown(
+    run_id: str,
+    remove_volumes: bool = False,
+    client: docker.DockerClient | None = None,
+    extra_volumes: tuple[str, ...] = (),
+) -> dict[str, list[str]]:
     """Remove a run's containers and networks, and its volumes when asked.
 
     Only objects labelled ``org.library.live-run=<run_id>`` are touched (plus
@@ -52,8 +56,13 @@ def teardown(run_id: str, remove_volumes: bool = False, client: docker.DockerCli
     return removed
 
 
-def _remove_round(client: docker.DockerClient, run_id: str, removed: dict[str, list[str]],
-                  remove_volumes: bool, extra_volumes: tuple[str, ...]) -> list[Exception]:
+def _remove_round(
+    client: docker.DockerClient,
+    run_id: str,
+    removed: dict[str, list[str]],
+    remove_volumes: bool,
+    extra_volumes: tuple[str, ...],
+) -> list[Exception]:
     """One pass over the run's objects; the errors that call for another pass."""
     api = client.api
     flt = {"label": f"{RUN_LABEL}={run_id}"}

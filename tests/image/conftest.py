@@ -1,4 +1,5 @@
 """Image tests: build the service image on the Debian-made base and run it."""
+
 import os
 import subprocess
 import time
@@ -23,8 +24,12 @@ def ensure_base_images(client):
 
 def docker_build(tag: str, context: Path = REPO, **build_args: str) -> None:
     args = [arg for key, value in build_args.items() for arg in ("--build-arg", f"{key}={value}")]
-    result = subprocess.run([DOCKER_CLI, "build", "-q", "-t", tag, *args, str(context)],
-                            capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    result = subprocess.run(
+        [DOCKER_CLI, "build", "-q", "-t", tag, *args, str(context)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     assert result.returncode == 0, f"docker build failed:\n{result.stdout}\n{result.stderr}"
 
 
@@ -56,7 +61,10 @@ def database_url(docker_client, network, labels):
     """A PostgreSQL container reachable as `db` on the test's own network only."""
     password = uuid.uuid4().hex
     container = docker_client.containers.run(
-        POSTGRES_IMAGE, detach=True, name=f"{network.name}-db", labels=labels,
+        POSTGRES_IMAGE,
+        detach=True,
+        name=f"{network.name}-db",
+        labels=labels,
         environment={"POSTGRES_PASSWORD": password, "POSTGRES_USER": "library", "POSTGRES_DB": "library"},
         network=network.name,
     )
@@ -73,5 +81,9 @@ def database_url(docker_client, network, labels):
     return f"postgres://library:{password}@db:5432/library"
 
 
-HARDENED = {"read_only": True, "cap_drop": ["ALL"], "tmpfs": {"/tmp": "rw,noexec,nosuid,size=64m"},
-            "security_opt": ["no-new-privileges:true"]}
+HARDENED = {
+    "read_only": True,
+    "cap_drop": ["ALL"],
+    "tmpfs": {"/tmp": "rw,noexec,nosuid,size=64m"},
+    "security_opt": ["no-new-privileges:true"],
+}

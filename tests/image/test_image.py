@@ -1,4 +1,5 @@
 """The service image, built on the Debian-made base, run hardened against real PostgreSQL."""
+
 import json
 import secrets
 import time
@@ -15,8 +16,12 @@ pytestmark = pytest.mark.docker
 
 
 def app_env(database_url):
-    return {"DATABASE_URL": database_url, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_HTTPS": "false"}
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_HTTPS": "false",
+    }
 
 
 def test_image_runs_as_non_root_with_healthcheck(docker_client, image):
@@ -31,13 +36,27 @@ def test_image_runs_as_non_root_with_healthcheck(docker_client, image):
 
 def test_migrate_then_serve_hardened(docker_client, image, network, labels, database_url):
     env = app_env(database_url)
-    migrate = docker_client.containers.run(image, ["python", "manage.py", "migrate", "--noinput"], detach=True,
-                                           environment=env, network=network.name, labels=labels, **HARDENED)
+    migrate = docker_client.containers.run(
+        image,
+        ["python", "manage.py", "migrate", "--noinput"],
+        detach=True,
+        environment=env,
+        network=network.name,
+        labels=labels,
+        **HARDENED,
+    )
     assert migrate.wait(timeout=180)["StatusCode"] == 0, migrate.logs().decode()
     assert b"Applying books.0001_initial... OK" in migrate.logs()
 
-    api = docker_client.containers.run(image, detach=True, environment=env, network=network.name, labels=labels,
-                                       ports={"8000/tcp": ("127.0.0.1", None)}, **HARDENED)
+    api = docker_client.containers.run(
+        image,
+        detach=True,
+        environment=env,
+        network=network.name,
+        labels=labels,
+        ports={"8000/tcp": ("127.0.0.1", None)},
+        **HARDENED,
+    )
     base = wait_until_healthy(docker_client, api)
 
     assert get_json(f"{base}/healthz") == (200, {"status": "ok"})
@@ -65,8 +84,15 @@ def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, networ
     filter to gunicorn's own listening socket, and new connections are
     dropped while the replica still runs; the stop that follows is clean."""
     drain_hook = load_infra_module("drain_hook")
-    api = docker_client.containers.run(image, detach=True, environment=app_env(database_url), network=network.name,
-                                       labels=labels, ports={"8000/tcp": ("127.0.0.1", None)}, **HARDENED)
+    api = docker_client.containers.run(
+        image,
+        detach=True,
+        environment=app_env(database_url),
+        network=network.name,
+        labels=labels,
+        ports={"8000/tcp": ("127.0.0.1", None)},
+        **HARDENED,
+    )
     wait_until_healthy(docker_client, api)
     probe = ["python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=1); print('open')"]
     assert api.exec_run(probe).output.decode().strip() == "open"
@@ -74,8 +100,9 @@ def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, networ
     helper_labels = {**labels, "org.library.component": "api-drain"}
     report = drain_hook.drain_replica(docker_client, api.id, api.image.id, 8000, helper_labels)
     assert report["drained"] is True and report["port"] == 8000 and report["seconds"] < 5, report
-    assert docker_client.containers.list(all=True, filters={"label": "org.library.component=api-drain"}) == [], \
+    assert docker_client.containers.list(all=True, filters={"label": "org.library.component=api-drain"}) == [], (
         "the helper must not outlive the drain"
+    )
 
     refused = api.exec_run(probe)  # still running, but new connections are dropped
     assert refused.exit_code != 0 and b"timed out" in refused.output, refused.output.decode()
@@ -86,8 +113,14 @@ def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, networ
 
 
 def test_missing_secret_key_fails_fast_with_a_clear_message(docker_client, image, labels):
-    result = docker_client.containers.run(image, ["python", "manage.py", "check"], detach=True, labels=labels,
-                                          environment={"DATABASE_URL": "postgres://u@db/x"}, **HARDENED)
+    result = docker_client.containers.run(
+        image,
+        ["python", "manage.py", "check"],
+        detach=True,
+        labels=labels,
+        environment={"DATABASE_URL": "postgres://u@db/x"},
+        **HARDENED,
+    )
     assert result.wait(timeout=60)["StatusCode"] != 0
     assert b"DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off" in result.logs()
 

@@ -32,9 +32,24 @@ def certificate(tmp_path_factory) -> tuple[str, str]:
     """A throwaway self-signed certificate and key (PEM)."""
     where = tmp_path_factory.mktemp("tls")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(where / "key.pem"), "-out", str(where / "cert.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(where / "key.pem"),
+            "-out",
+            str(where / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return (where / "cert.pem").read_text(), (where / "key.pem").read_text()
 
@@ -45,8 +60,13 @@ def nginx_test(docker_client, image: str, files: dict[str, str]) -> tuple[int, s
     parts = load_infra_module("container_parts")
     nginx = load_infra_module("nginx_config")
     container = docker_client.containers.create(
-        image, entrypoint=[proxy.NGINX_BINARY], command=["-t", "-c", nginx.CONFIG_FILE],
-        user=proxy.NGINX_USER, tmpfs=dict(parts.TMPFS), cap_drop=["ALL"], network_mode="none",
+        image,
+        entrypoint=[proxy.NGINX_BINARY],
+        command=["-t", "-c", nginx.CONFIG_FILE],
+        user=proxy.NGINX_USER,
+        tmpfs=dict(parts.TMPFS),
+        cap_drop=["ALL"],
+        network_mode="none",
         labels={TEST_LABEL: "nginx-config"},
     )
     try:

@@ -15,6 +15,7 @@ Everything it creates is named after a random stack (itest-xxxxxxxx) and
 removed at the end, including the retained database volume, the images it
 built and the Pulumi.<stack>.yaml that the Automation API writes.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ copy of the repository and loopback ports. Whatever happens, the fixture removes
 every container, network and volume of its run, and the image tag it built.
 See docs/testing.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def live_docker():
     client = require_docker()
     missing = [ref for ref in BASE_IMAGES if not client.images.list(name=ref)]
     if missing:
-        reason = (f"base image(s) {missing} not on the engine; build them with "
-                  f"`bash scripts/build-debian-images.sh all` (as root)")
+        reason = (
+            f"base image(s) {missing} not on the engine; build them with "
+            f"`bash scripts/build-debian-images.sh all` (as root)"
+        )
         if os.environ.get("REQUIRE_DOCKER") == "1":
             pytest.fail(f"REQUIRE_DOCKER=1 but {reason}", pytrace=False)
         pytest.skip(reason)

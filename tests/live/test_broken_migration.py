@@ -1,5 +1,6 @@
 """A broken migration fails the deployment with the migration's output, and
 no API container is started (or, on a redeploy, touched)."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,7 @@ def inject_broken_migration(repo: Path) -> str:
     """Add app/books/migrations/9999_broken.py after the latest migration."""
     migrations = repo / "app" / "books" / "migrations"
     numbered = sorted(
-        (int(m.group(1)), p.stem)
-        for p in migrations.glob("*.py")
-        if (m := re.match(r"^(\d{4})_\w+$", p.stem))
+        (int(m.group(1)), p.stem) for p in migrations.glob("*.py") if (m := re.match(r"^(\d{4})_\w+$", p.stem))
     )
     assert numbered, f"no migrations found in {migrations}"
     latest = numbered[-1][1]

@@ -22,6 +22,7 @@ Each scenario prints one line of figures (run with -s), e.g.
 Reproduce one with
     REQUIRE_DOCKER=1 .venv/bin/python -m pytest tests/live/test_faults.py -s -k sigkill
 """
+
 from __future__ import annotations
 
 import collections
@@ -83,14 +84,22 @@ def crash(container) -> None:
 
 def exit_codes_since(client, container, since: float) -> list[int]:
     """Exit codes of the container's `die` events since `since` (epoch seconds)."""
-    events = client.events(since=int(since) - 1, until=int(time.time()) + 1, decode=True,
-                           filters={"container": container.id, "event": "die"})
+    events = client.events(
+        since=int(since) - 1,
+        until=int(time.time()) + 1,
+        decode=True,
+        filters={"container": container.id, "event": "die"},
+    )
     return [int(e["Actor"]["Attributes"]["exitCode"]) for e in events]
 
 
 def is_json_503(response: requests.Response) -> bool:
-    return (response.status_code == 503 and response.headers.get("Content-Type") == "application/json"
-            and response.json() == {"detail": UNAVAILABLE} and response.headers.get("Retry-After") is not None)
+    return (
+        response.status_code == 503
+        and response.headers.get("Content-Type") == "application/json"
+        and response.json() == {"detail": UNAVAILABLE}
+        and response.headers.get("Retry-After") is not None
+    )
 
 
 # --- the shared deployment ----------------------------------------------------
@@ -209,7 +218,9 @@ def start_slow_post(service: Service, target, book: dict, seconds: float):
     return service.stack.client.containers.run(
         "library-base/python:bookworm",
         ["python3", "-c", DRIP_CLIENT, target.name, service.token, str(seconds), json.dumps(book)],
-        network=service.outputs["network_name"], labels={RUN_LABEL: service.stack.run_id}, detach=True,
+        network=service.outputs["network_name"],
+        labels={RUN_LABEL: service.stack.run_id},
+        detach=True,
     )
 
 
@@ -256,9 +267,16 @@ def test_sigterm_finishes_in_flight_requests_and_exits_gracefully(service):
     exit_code = target.attrs["State"]["ExitCode"]
     before = [o for started, o in outcomes if started < stop_issued[0] - 0.1]
     after = [o for started, o in outcomes if started >= stop_issued[0] - 0.1]
-    figure("api-sigterm", exit_code=exit_code, stop_s=stop_s, stop_timeout_s=stop_timeout,
-           in_flight_post=status, requests=len(outcomes),
-           before_stop=dict(collections.Counter(before)), around_or_after_stop=dict(collections.Counter(after)))
+    figure(
+        "api-sigterm",
+        exit_code=exit_code,
+        stop_s=stop_s,
+        stop_timeout_s=stop_timeout,
+        in_flight_post=status,
+        requests=len(outcomes),
+        before_stop=dict(collections.Counter(before)),
+        around_or_after_stop=dict(collections.Counter(after)),
+    )
     assert status == 201, "the request in flight when SIGTERM arrived must complete"
     assert exit_code == 0, "gunicorn must exit on SIGTERM by itself (137 would be Docker's SIGKILL)"
     assert stop_s < stop_timeout
@@ -314,16 +332,27 @@ def test_database_stopped_gives_quick_503s_and_the_api_recovers_by_itself(servic
     ready_s = wait_for(service.ready, RECOVERY_BOUND_SECONDS, "ready again after the database started", 0.1)
     with ThreadPoolExecutor(max_workers=8) as pool:
         after = list(pool.map(lambda _: http("GET", f"{service.url}api/books/").status_code, range(40)))
-    write = http("POST", f"{service.url}api/books/", service.token,
-                 json=service.new_book(isbn13(f"978{secrets.randbelow(10**9):09d}"), "After the outage"))
+    write = http(
+        "POST",
+        f"{service.url}api/books/",
+        service.token,
+        json=service.new_book(isbn13(f"978{secrets.randbelow(10**9):09d}"), "After the outage"),
+    )
     recovered_s = time.monotonic() - restarted
 
     latencies = [seconds for _, seconds, _ in answers]
-    figure("db-stopped", db_stop_s=stop_s, requests=len(answers),
-           statuses=dict(collections.Counter(r.status_code for _, _, r in answers)),
-           max_latency_s=max(latencies), mean_latency_s=sum(latencies) / len(latencies),
-           ready_after_start_s=ready_s, requests_after=len(after), non_200_after=sum(s != 200 for s in after),
-           recovered_s=recovered_s)
+    figure(
+        "db-stopped",
+        db_stop_s=stop_s,
+        requests=len(answers),
+        statuses=dict(collections.Counter(r.status_code for _, _, r in answers)),
+        max_latency_s=max(latencies),
+        mean_latency_s=sum(latencies) / len(latencies),
+        ready_after_start_s=ready_s,
+        requests_after=len(after),
+        non_200_after=sum(s != 200 for s in after),
+        recovered_s=recovered_s,
+    )
     for name, seconds, response in answers:
         assert seconds < QUICK_503_SECONDS, f"{name} took {seconds:.1f} s"
         assert response.status_code == 503, f"{name}: {response.status_code} {response.text[:300]}"
@@ -358,8 +387,9 @@ def test_database_killed_mid_writes_loses_no_acknowledged_write(service):
             isbn = isbn13(f"978{tag}{next(numbers):06d}")
             started = time.monotonic()
             try:
-                outcome: object = http("POST", f"{service.url}api/books/", service.token,
-                                       json=service.new_book(isbn, "Written under fire")).status_code
+                outcome: object = http(
+                    "POST", f"{service.url}api/books/", service.token, json=service.new_book(isbn, "Written under fire")
+                ).status_code
             except requests.RequestException as error:
                 outcome = type(error).__name__
             results.append((isbn, started, outcome))
@@ -397,9 +427,17 @@ def test_database_killed_mid_writes_loses_no_acknowledged_write(service):
     lost = acknowledged - stored
     statuses = collections.Counter(outcome for _, _, outcome in results)
     after_kill = [outcome for _, started, outcome in results if started >= killed_at]
-    figure("db-sigkill-writes", exit_code=codes[-1] if codes else "none", attempted=len(results),
-           acknowledged=len(acknowledged), lost=len(lost), statuses=dict(statuses),
-           stored_not_acknowledged=len(stored - acknowledged), restart_s=restart_s, ready_s=ready_s)
+    figure(
+        "db-sigkill-writes",
+        exit_code=codes[-1] if codes else "none",
+        attempted=len(results),
+        acknowledged=len(acknowledged),
+        lost=len(lost),
+        statuses=dict(statuses),
+        stored_not_acknowledged=len(stored - acknowledged),
+        restart_s=restart_s,
+        ready_s=ready_s,
+    )
     assert codes == [137], f"one death by SIGKILL expected, got {codes}"
     assert not lost, f"{len(lost)} acknowledged writes lost: {sorted(lost)[:10]}"
     assert stored <= {isbn for isbn, _, _ in results}
@@ -430,9 +468,16 @@ def test_redeploy_while_the_database_is_down_fails_clearly_and_leaves_the_api_al
     recovered_s = wait_for(service.ready, RECOVERY_BOUND_SECONDS, "ready again after the database started")
     books_after = http("GET", f"{service.url}api/books/").json()["count"]
 
-    figure("redeploy-db-down", deploy_failed_after_s=failed_after_s, api_untouched=after == {
-        n: (cid, "running") for n, cid in before.items()}, healthz_during=healthz, readyz_during=readyz,
-        ready_after_start_s=recovered_s, books_before=books_before, books_after=books_after)
+    figure(
+        "redeploy-db-down",
+        deploy_failed_after_s=failed_after_s,
+        api_untouched=after == {n: (cid, "running") for n, cid in before.items()},
+        healthz_during=healthz,
+        readyz_during=readyz,
+        ready_after_start_s=recovered_s,
+        books_before=books_before,
+        books_after=books_after,
+    )
     assert "database migration failed" in text, text[-3000:]
     # psycopg's own words: the stopped container's name no longer resolves on the network.
     reason = r"failed to resolve host 'db'|could not translate host name|connection to server .* failed|refused"

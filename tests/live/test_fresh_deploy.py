@@ -2,6 +2,7 @@
 the reverse proxy on its published 127.0.0.1 port: readiness, CRUD with a
 token, pages, OpenAPI, and what the proxy adds (balancing over the replicas,
 forwarded headers, gzip, body limit, JSON errors)."""
+
 from __future__ import annotations
 
 import secrets
@@ -39,7 +40,8 @@ def test_only_the_proxy_publishes_a_port(fresh):
     stack, outputs, _ = fresh
     published = {c.name: c.attrs["HostConfig"].get("PortBindings") or {} for c in stack.containers()}
     assert published.pop(outputs["proxy_container_name"]) == {
-        "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(stack.host_port)}]}
+        "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(stack.host_port)}]
+    }
     assert all(not bindings for bindings in published.values()), published
 
 
@@ -64,8 +66,11 @@ def test_the_proxy_forwards_host_and_scheme_and_compresses(fresh):
         assert http("POST", f"{base}api/books/", token, json=book).status_code == 201
     # The app builds links from the Host the client used (the proxy's port);
     # a client's own X-Forwarded-Proto/-Host are replaced by the proxy's.
-    page = http("GET", f"{base}api/books/?page_size=1",
-                headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
+    page = http(
+        "GET",
+        f"{base}api/books/?page_size=1",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
+    )
     assert page.status_code == 200, page.text
     assert page.json()["next"].startswith(f"{base}api/books/?"), page.json()["next"]
     gzipped = http("GET", f"{base}api/schema/", headers={"Accept-Encoding": "gzip"})
@@ -84,8 +89,13 @@ def test_the_proxy_forwards_host_and_scheme_and_compresses(fresh):
 
 def test_the_proxy_bounds_bodies_and_answers_errors_as_json(fresh):
     _, outputs, token = fresh
-    too_big = http("POST", f"{outputs['url']}api/books/", token, data=b"x" * (64 * 1024 + 1),
-                   headers={"Content-Type": "application/json"})
+    too_big = http(
+        "POST",
+        f"{outputs['url']}api/books/",
+        token,
+        data=b"x" * (64 * 1024 + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert too_big.status_code == 413
     assert too_big.headers["Content-Type"] == "application/json"
     assert "limit is 65536 bytes" in too_big.json()["detail"]

@@ -6,6 +6,7 @@ debug page or a generated secret.
 Figures are printed as `FIGURE hostile=...` lines (run with -s); scripts/fuzz
 runs the fuzzer for longer.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,11 +90,30 @@ def test_fuzzing_from_the_openapi_schema_finds_no_server_error_or_contract_breac
     assert SCHEMATHESIS.exists(), f"{SCHEMATHESIS} missing: pip install -r requirements-dev.txt"
     har = tmp_path / "fuzz.har"
     command = [
-        str(SCHEMATHESIS), "run", f"{url}api/schema/", "--url", url.rstrip("/"),
-        "--header", f"Authorization: Token {token}",
-        "--checks", "all", "--exclude-checks", FUZZ_EXCLUDED_CHECKS,
-        "--max-examples", str(FUZZ_EXAMPLES), "--workers", "1", "--request-timeout", str(HTTP_TIMEOUT),
-        "--generation-database", "none", "--no-color", "--report", "har", "--report-har-path", str(har),
+        str(SCHEMATHESIS),
+        "run",
+        f"{url}api/schema/",
+        "--url",
+        url.rstrip("/"),
+        "--header",
+        f"Authorization: Token {token}",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        FUZZ_EXCLUDED_CHECKS,
+        "--max-examples",
+        str(FUZZ_EXAMPLES),
+        "--workers",
+        "1",
+        "--request-timeout",
+        str(HTTP_TIMEOUT),
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--report",
+        "har",
+        "--report-har-path",
+        str(har),
     ]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
@@ -104,11 +124,16 @@ def test_fuzzing_from_the_openapi_schema_finds_no_server_error_or_contract_breac
         status = entry["response"]["status"]
         statuses[status] = statuses.get(status, 0) + 1
         seen.append(entry["response"].get("content", {}).get("text") or "")
-    summary = [line for line in result.stdout.splitlines() if "generated" in line or "passed" in line
-               or "failure" in line.lower()][-3:]
-    print(f"\nFIGURE hostile=fuzz examples_per_operation={FUZZ_EXAMPLES} requests={len(entries)} "
-          f"statuses={dict(sorted(statuses.items()))} elapsed_s={elapsed:.0f} exit={result.returncode} "
-          f"summary={' | '.join(s.strip() for s in summary)!r}")
+    summary = [
+        line
+        for line in result.stdout.splitlines()
+        if "generated" in line or "passed" in line or "failure" in line.lower()
+    ][-3:]
+    print(
+        f"\nFIGURE hostile=fuzz examples_per_operation={FUZZ_EXAMPLES} requests={len(entries)} "
+        f"statuses={dict(sorted(statuses.items()))} elapsed_s={elapsed:.0f} exit={result.returncode} "
+        f"summary={' | '.join(s.strip() for s in summary)!r}"
+    )
     assert result.returncode == 0, f"schemathesis found problems:\n{result.stdout[-8000:]}\n{result.stderr[-2000:]}"
     assert entries, "the fuzzer made no requests"
     assert not [s for s in statuses if s >= 500], statuses
@@ -121,8 +146,13 @@ def test_oversized_bodies_get_a_413_in_json_and_the_service_stays_up(hostile):
     big = json.dumps({"title": "x" * (REQUEST_BODY_LIMIT + 1024), "author": "a", "isbn": "9780306406157"})
     declared = http("POST", f"{url}api/books/", token, data=big, headers={"Content-Type": "application/json"})
     # Without Content-Length (chunked): the app's parser enforces the limit itself.
-    chunked = http("POST", f"{url}api/books/", token, headers={"Content-Type": "application/json"},
-                   data=(big[i:i + 8192].encode() for i in range(0, len(big), 8192)))
+    chunked = http(
+        "POST",
+        f"{url}api/books/",
+        token,
+        headers={"Content-Type": "application/json"},
+        data=(big[i : i + 8192].encode() for i in range(0, len(big), 8192)),
+    )
     for response in (declared, chunked):
         seen.append(response.text)
         assert response.status_code == 413, (response.status_code, response.text[:300])
@@ -136,14 +166,24 @@ def test_header_floods_and_overlong_request_lines_get_a_4xx(hostile):
     url = outputs["url"]
     host = f"Host: 127.0.0.1:{port_of(url)}\r\n".encode()
     cases = {
-        "200 headers": b"GET /api/books/ HTTP/1.1\r\n" + host
-        + b"".join(b"X-Flood-%d: %d\r\n" % (i, i) for i in range(200)) + b"Connection: close\r\n\r\n",
-        "a 16 KiB header": b"GET /api/books/ HTTP/1.1\r\n" + host + b"X-Big: " + b"a" * 16384
-        + b"\r\nConnection: close\r\n\r\n",
-        "a 16 KiB request line": b"GET /api/books/?q=" + b"a" * 16384 + b" HTTP/1.1\r\n" + host
+        "200 headers": b"GET /api/books/ HTTP/1.1\r\n"
+        + host
+        + b"".join(b"X-Flood-%d: %d\r\n" % (i, i) for i in range(200))
         + b"Connection: close\r\n\r\n",
-        "a 64 KiB header block": b"GET / HTTP/1.1\r\n" + host
-        + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 4000) for i in range(16)) + b"Connection: close\r\n\r\n",
+        "a 16 KiB header": b"GET /api/books/ HTTP/1.1\r\n"
+        + host
+        + b"X-Big: "
+        + b"a" * 16384
+        + b"\r\nConnection: close\r\n\r\n",
+        "a 16 KiB request line": b"GET /api/books/?q="
+        + b"a" * 16384
+        + b" HTTP/1.1\r\n"
+        + host
+        + b"Connection: close\r\n\r\n",
+        "a 64 KiB header block": b"GET / HTTP/1.1\r\n"
+        + host
+        + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 4000) for i in range(16))
+        + b"Connection: close\r\n\r\n",
     }
     answers = {}
     for name, payload in cases.items():
@@ -190,10 +230,12 @@ def test_slow_clients_do_not_take_the_service_down(hostile):
     finally:
         for sock in sockets:
             sock.close()
-    print(f"\nFIGURE hostile=slowloris sockets={SLOW_SOCKETS} seconds={SLOW_SECONDS:.0f} "
-          f"probe_requests={len(latencies)} probe_failures={len(failures)} "
-          f"probe_latency_max_s={max(latencies):.2f} probe_latency_mean_s={sum(latencies) / len(latencies):.3f} "
-          f"slow_sockets_dropped_by_server={dropped_by_server}")
+    print(
+        f"\nFIGURE hostile=slowloris sockets={SLOW_SOCKETS} seconds={SLOW_SECONDS:.0f} "
+        f"probe_requests={len(latencies)} probe_failures={len(failures)} "
+        f"probe_latency_max_s={max(latencies):.2f} probe_latency_mean_s={sum(latencies) / len(latencies):.3f} "
+        f"slow_sockets_dropped_by_server={dropped_by_server}"
+    )
     assert not failures, failures
     assert max(latencies) < SLOW_CLIENT_LATENCY_BOUND, latencies
     assert_service_answers(url)
@@ -212,16 +254,27 @@ def test_errors_are_json_or_plain_pages_without_debug_output(hostile):
         http("GET", f"{url}api/books/", headers={"Host": "evil.example.com"}),
         http("DELETE", f"{url}api/books/"),
     ]
-    debug_markers = ("Traceback", "DEBUG = True", "Django tried these URL patterns", "technical_500",
-                     "Request Method:", "django.core", "/opt/venv/", 'File "')
+    debug_markers = (
+        "Traceback",
+        "DEBUG = True",
+        "Django tried these URL patterns",
+        "technical_500",
+        "Request Method:",
+        "django.core",
+        "/opt/venv/",
+        'File "',
+    )
     for response in checks:
         seen.append(response.text)
         assert 400 <= response.status_code < 500, (response.request.method, response.url, response.status_code)
         leaked = [marker for marker in debug_markers if marker in response.text]
         assert not leaked, (response.url, response.status_code, leaked)
         if urlsplit(response.url).path.startswith("/api/"):
-            assert response.headers["Content-Type"].startswith("application/json"), \
-                (response.url, response.status_code, response.headers["Content-Type"])
+            assert response.headers["Content-Type"].startswith("application/json"), (
+                response.url,
+                response.status_code,
+                response.headers["Content-Type"],
+            )
     assert checks[0].status_code == 404 and checks[1].status_code == 404
     assert checks[1].json() == {"detail": "Not found."}
 
@@ -236,8 +289,10 @@ def test_no_generated_secret_in_responses_or_logs(hostile):
     assert any(outputs["api_container_names"][0] in name for name in logs)
     leaks = [f"response #{i}" for i, body in enumerate(seen) for value in secrets_ if value in body]
     leaks += [f"log of {name}" for name, text in logs.items() for value in secrets_ if value in text]
-    print(f"\nFIGURE hostile=secrets responses_checked={len(seen)} logs_checked={len(logs)} "
-          f"log_bytes={sum(len(t) for t in logs.values())} secrets={len(secrets_)} leaks={len(leaks)}")
+    print(
+        f"\nFIGURE hostile=secrets responses_checked={len(seen)} logs_checked={len(logs)} "
+        f"log_bytes={sum(len(t) for t in logs.values())} secrets={len(secrets_)} leaks={len(leaks)}"
+    )
     assert not leaks, f"a generated secret appears in: {sorted(set(leaks))}"
     assert not [body for body in seen if "Traceback" in body], "a response carried a stack trace"
 
@@ -260,5 +315,7 @@ def test_throttling_as_deployed(live_stack):
     assert [r.status_code for r in authenticated] == [200] * 8 + [429], [r.status_code for r in authenticated]
     assert int(authenticated[-1].headers["Retry-After"]) > 0
     assert http("GET", url).status_code == 429  # still throttled anonymously
-    print(f"\nFIGURE hostile=throttle anon_budget=5/minute user_budget=8/minute "
-          f"anon_429_after=5 user_429_after=8 retry_after_s={throttled.headers['Retry-After']}")
+    print(
+        f"\nFIGURE hostile=throttle anon_budget=5/minute user_budget=8/minute "
+        f"anon_429_after=5 user_429_after=8 retry_after_s={throttled.headers['Retry-After']}"
+    )

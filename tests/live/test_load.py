@@ -5,6 +5,7 @@ beyond a bound and no leaked database connections.
 Figures are printed as `FIGURE load=...` lines (run with -s to see them);
 scripts/soak runs the soak for longer.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,17 +65,20 @@ def test_concurrent_writers_store_every_created_book_exactly_once(loaded):
     contended = shared_isbns(CONTENDED_ISBNS, secrets.randbelow(1000))
     outcomes, elapsed = write_books(base, token, WRITERS, BOOKS_PER_WRITER, contended, secrets.randbelow(1000))
     statuses = Counter(o.status for o in outcomes)
-    print(f"\nFIGURE load=writers clients={WRITERS} requests={len(outcomes)} created={statuses[201]} "
-          f"duplicate_400={statuses[400]} other={sum(v for k, v in statuses.items() if k not in (201, 400))} "
-          f"elapsed_s={elapsed:.1f} req_per_s={len(outcomes) / elapsed:.0f}")
+    print(
+        f"\nFIGURE load=writers clients={WRITERS} requests={len(outcomes)} created={statuses[201]} "
+        f"duplicate_400={statuses[400]} other={sum(v for k, v in statuses.items() if k not in (201, 400))} "
+        f"elapsed_s={elapsed:.1f} req_per_s={len(outcomes) / elapsed:.0f}"
+    )
 
     assert set(statuses) <= {201, 400}, f"unexpected statuses: {statuses}"
     created = [o for o in outcomes if o.status == 201]
     refused = [o for o in outcomes if o.status == 400]
     # Every refusal is a duplicate of a contended ISBN, with the field error.
     assert all(o.isbn in contended for o in refused)
-    assert {o.body for o in refused} <= {json.dumps({"isbn": ["A book with this ISBN already exists."]},
-                                                    separators=(",", ":"))}, {o.body for o in refused}
+    assert {o.body for o in refused} <= {
+        json.dumps({"isbn": ["A book with this ISBN already exists."]}, separators=(",", ":"))
+    }, {o.body for o in refused}
     # Each contended ISBN was won exactly once; every unique one was created.
     wins = Counter(o.isbn for o in created)
     assert {isbn: wins[isbn] for isbn in contended} == {isbn: 1 for isbn in contended}
@@ -104,20 +108,31 @@ def test_soak_of_mixed_traffic_without_errors_leaks_or_growth(loaded):
 
     tally = SoakTally()
     sessions: list[tuple[float, int]] = []
-    mixed_traffic(outputs["url"], token, SOAK_SECONDS, SOAK_CLIENTS, seed=2, tally=tally,
-                  on_tick=lambda elapsed: sessions.append((elapsed, app_db_sessions(db))))
+    mixed_traffic(
+        outputs["url"],
+        token,
+        SOAK_SECONDS,
+        SOAK_CLIENTS,
+        seed=2,
+        tally=tally,
+        on_tick=lambda elapsed: sessions.append((elapsed, app_db_sessions(db))),
+    )
     memory_end = {c.name: container_memory_mib(c) for c in api}
 
     half = SOAK_SECONDS / 2
     first_half = [n for t, n in sessions if t <= half] or [0]
     second_half = [n for t, n in sessions if t > half] or [0]
     growth = {name: memory_end[name] - memory_start[name] for name in memory_start}
-    print(f"\nFIGURE load=soak seconds={SOAK_SECONDS:.0f} clients={SOAK_CLIENTS} requests={tally.requests} "
-          f"req_per_s={tally.requests / SOAK_SECONDS:.0f} statuses={dict(sorted(tally.statuses.items()))} "
-          f"db_sessions_first_half_max={max(first_half)} db_sessions_second_half_max={max(second_half)} "
-          f"db_session_bound={session_bound} "
-          + " ".join(f"mem_api{i}_mib={memory_start[name]:.0f}->{memory_end[name]:.0f}"
-                     for i, name in enumerate(sorted(memory_start))))
+    print(
+        f"\nFIGURE load=soak seconds={SOAK_SECONDS:.0f} clients={SOAK_CLIENTS} requests={tally.requests} "
+        f"req_per_s={tally.requests / SOAK_SECONDS:.0f} statuses={dict(sorted(tally.statuses.items()))} "
+        f"db_sessions_first_half_max={max(first_half)} db_sessions_second_half_max={max(second_half)} "
+        f"db_session_bound={session_bound} "
+        + " ".join(
+            f"mem_api{i}_mib={memory_start[name]:.0f}->{memory_end[name]:.0f}"
+            for i, name in enumerate(sorted(memory_start))
+        )
+    )
 
     assert tally.requests > SOAK_SECONDS, "the soak made (almost) no requests"
     assert not tally.failures, f"{len(tally.failures)} failures, e.g. {tally.failures[:5]}"

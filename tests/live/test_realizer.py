@@ -1,5 +1,6 @@
 """The harness itself: its pure parts without Docker, and the provider
 semantics it promises on a tiny program of its own (base images only)."""
+
 from __future__ import annotations
 
 import secrets
@@ -27,7 +28,7 @@ config:
     default: 1
 """
 
-TOY_PROGRAM = '''\
+TOY_PROGRAM = """\
 import pulumi, pulumi_docker as docker, pulumi_random as random
 cfg = pulumi.Config()
 mode = cfg.get("mode") or "ok"
@@ -83,7 +84,7 @@ pulumi.export("network", net.name)
 pulumi.export("volume", vol.name)
 pulumi.export("password", pw.result)
 pulumi.export("count", cfg.get_int("count"))
-'''
+"""
 
 
 # --- pure parts -----------------------------------------------------------
@@ -113,8 +114,13 @@ def test_config_layers_like_the_cli(tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  toy:count: 3\n  other:flag: true\n  toy:list: [1, 2]\n")
     project = load_project(str(tmp_path))
     config, secret_keys = stack_config(str(tmp_path), project, "dev", {"greeting": "hi"}, {"token": "t0p"})
-    assert config == {"toy:greeting": "hi", "toy:count": "3", "other:flag": "true",
-                      "toy:list": "[1, 2]", "toy:token": "t0p"}
+    assert config == {
+        "toy:greeting": "hi",
+        "toy:count": "3",
+        "other:flag": "true",
+        "toy:list": "[1, 2]",
+        "toy:token": "t0p",
+    }
     assert secret_keys == ["toy:token"]
     (tmp_path / "Pulumi.enc.yaml").write_text("config:\n  toy:pw:\n    secure: AAAB\n")
     with pytest.raises(SystemExit, match="cannot decrypt"):
@@ -131,11 +137,13 @@ def toy(live_docker, tmp_path):
     (repo / "img").mkdir()
     (repo / "Pulumi.yaml").write_text(TOY_PROJECT)
     (repo / "infra" / "__main__.py").write_text(TOY_PROGRAM)
-    (repo / "img" / "Dockerfile").write_text(textwrap.dedent("""\
+    (repo / "img" / "Dockerfile").write_text(
+        textwrap.dedent("""\
         FROM library-base/python:bookworm
         ARG GREETING
         RUN echo "$GREETING" > /greeting
-        """))
+        """)
+    )
     run_id = f"toy-{secrets.token_hex(3)}"
     stack = f"s{secrets.token_hex(3)}"
     (repo / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
@@ -175,7 +183,10 @@ def test_toy_program_is_realized_with_provider_semantics(toy):
     second = run(greeting="bonjour", exit="3")
     assert second["exit_code"] == 3
     assert (second["password"], second["network"], second["volume"]) == (
-        first["password"], first["network"], first["volume"])
+        first["password"],
+        first["network"],
+        first["volume"],
+    )
     assert run_objects(run_id, client)["containers"] != objects["containers"]
 
     # Unchanged inputs: no diff, so the container is left as it is (not rerun),
@@ -190,8 +201,12 @@ def test_toy_program_is_realized_with_provider_semantics(toy):
 def _event_times(client, run_id: str, since: float) -> dict[tuple[str, str], int]:
     """(container id, action) -> time (ns) of the first such Docker event since `since`."""
     times: dict[tuple[str, str], int] = {}
-    for event in client.events(since=int(since), until=int(time.time()) + 1, decode=True,
-                               filters={"type": "container", "label": f"org.library.live-run={run_id}"}):
+    for event in client.events(
+        since=int(since),
+        until=int(time.time()) + 1,
+        decode=True,
+        filters={"type": "container", "label": f"org.library.live-run={run_id}"},
+    ):
         times.setdefault((event["id"], event["Action"]), event["timeNano"])
     return times
 
@@ -240,13 +255,16 @@ def test_before_delete_hooks_run_before_the_delete_and_a_failing_one_stops_it(to
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("mode, message", [
-    ("exits", r"exited immediately \(exit code 2\), but mustRun is true.*\n.*bye"),
-    ("unknown", r"does not handle input\(s\) \['gpus'\]"),
-    ("unhealthy", r"did not become healthy within 3s"),
-    # As with the real provider: Docker refuses to copy into a read-only root.
-    ("readonly", r"unable to upload /etc/toy/x into .*read-only"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("exits", r"exited immediately \(exit code 2\), but mustRun is true.*\n.*bye"),
+        ("unknown", r"does not handle input\(s\) \['gpus'\]"),
+        ("unhealthy", r"did not become healthy within 3s"),
+        # As with the real provider: Docker refuses to copy into a read-only root.
+        ("readonly", r"unable to upload /etc/toy/x into .*read-only"),
+    ],
+)
 def test_toy_program_failures_are_loud(toy, mode, message):
     run, _, _ = toy
     with pytest.raises(DeployError, match=message) as info:

@@ -1,6 +1,7 @@
 """A redeployment after a code change rebuilds the image and replaces the API
 replicas (new containers, new names) behind the proxy, which stays, and every
 book written before is still there: the database volume is reused."""
+
 from __future__ import annotations
 
 import secrets
@@ -20,8 +21,12 @@ def test_redeploy_after_a_code_change_keeps_every_book(live_stack):
     token = live_stack.api_token(first["api_container_names"][0])
     written = []
     for n in range(5):
-        book = {"title": f"Kept book {n}", "subtitle": f"part {n}", "author": f"Author {n}",
-                "isbn": isbn13(f"978{secrets.randbelow(10**9):09d}")}
+        book = {
+            "title": f"Kept book {n}",
+            "subtitle": f"part {n}",
+            "author": f"Author {n}",
+            "isbn": isbn13(f"978{secrets.randbelow(10**9):09d}"),
+        }
         response = http("POST", f"{base}api/books/", token, json=book)
         assert response.status_code == 201, response.text
         written.append(response.json())

@@ -2,6 +2,7 @@
 the database is not published on the host, the API runs as a non-root user on
 a read-only root file system without capabilities or privilege escalation,
 and no generated secret ends up in an image or a label."""
+
 from __future__ import annotations
 
 import re

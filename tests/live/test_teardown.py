@@ -1,5 +1,6 @@
 """Teardown removes every container and network of a run, and keeps the
 database volume unless asked to remove it."""
+
 from __future__ import annotations
 
 import pytest

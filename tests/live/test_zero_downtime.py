@@ -13,6 +13,7 @@ drains an old replica before it is stopped) plus nginx's re-resolution and
 retries, on a real engine. Throttling is off for these stacks: the load is
 one client address, and a 429 would not be a deployment's fault.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -103,8 +104,7 @@ class ContinuousLoad:
             if step == 0:
                 self._call(session, "list", "GET", "api/books/?page_size=5", 200)
             elif step == 1:
-                book = {"title": f"Load {client}-{n}", "author": "Zero Downtime",
-                        "isbn": isbn13(f"979{client}{n:08d}")}
+                book = {"title": f"Load {client}-{n}", "author": "Zero Downtime", "isbn": isbn13(f"979{client}{n:08d}")}
                 created = self._call(session, "create", "POST", "api/books/", 201, json=book)
                 if created is not None:
                     last_id = created.json()["id"]
@@ -149,8 +149,8 @@ def assert_no_failed_request(result: LoadResult) -> None:
     """Not one read or write failed: the proxy routed around replicas that
     were draining (app/core/draining.py) or gone."""
     assert result.failures == [], (
-        f"{len(result.failures)} of {result.requests} requests failed; first ones:\n"
-        + "\n".join(result.failures[:10]))
+        f"{len(result.failures)} of {result.requests} requests failed; first ones:\n" + "\n".join(result.failures[:10])
+    )
 
 
 def assert_every_old_replica_was_drained(outputs, replaced: int) -> None:
@@ -172,10 +172,12 @@ def test_a_code_deployment_under_load_fails_no_request(live_stack):
 
     second, result, deploy_seconds = deploy_under_load(live_stack, base, token, marker, **NO_THROTTLING)
 
-    print(f"FIGURE zero-downtime requests={result.requests} failures={len(result.failures)} "
-          f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} clients={CLIENTS} "
-          f"writes={len(result.created_ids)} slowest_s={result.slowest_s:.2f} new_code_first_seen_s="
-          f"{None if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}")
+    print(
+        f"FIGURE zero-downtime requests={result.requests} failures={len(result.failures)} "
+        f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} clients={CLIENTS} "
+        f"writes={len(result.created_ids)} slowest_s={result.slowest_s:.2f} new_code_first_seen_s="
+        f"{None if result.marker_first_seen_s is None else round(result.marker_first_seen_s, 1)}"
+    )
     assert_no_failed_request(result)
     assert_every_old_replica_was_drained(second, replaced=len(old_api))
     assert result.requests >= 20 * CLIENTS, "the load did not really run during the deployment"
@@ -202,23 +204,34 @@ def test_rollback_to_the_previous_image_keeps_the_data(live_stack):
     v1 = live_stack.deploy(**NO_THROTTLING)
     base = v1["url"]
     token = live_stack.api_token(v1["api_container_names"][0])
-    before = http("POST", f"{base}api/books/", token,
-                  json={"title": "Written under v1", "author": "Rollback", "isbn": isbn13("979555000001")})
+    before = http(
+        "POST",
+        f"{base}api/books/",
+        token,
+        json={"title": "Written under v1", "author": "Rollback", "isbn": isbn13("979555000001")},
+    )
     assert before.status_code == 201, before.text
 
     marker = change_the_code(live_stack.repo)
     v2 = live_stack.deploy(**NO_THROTTLING)
     assert v2["image"] != v1["image"]
     assert marker in http("GET", base).text
-    during = http("POST", f"{base}api/books/", token,
-                  json={"title": "Written under v2", "author": "Rollback", "isbn": isbn13("979555000002")})
+    during = http(
+        "POST",
+        f"{base}api/books/",
+        token,
+        json={"title": "Written under v2", "author": "Rollback", "isbn": isbn13("979555000002")},
+    )
     assert during.status_code == 201, during.text
 
     # The rollback: run v1's image again (no build), under load.
     rolled_back, result, deploy_seconds = deploy_under_load(
-        live_stack, base, token, None, **NO_THROTTLING, **{"library:apiImage": v1["image"]})
-    print(f"FIGURE rollback requests={result.requests} failures={len(result.failures)} "
-          f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} slowest_s={result.slowest_s:.2f}")
+        live_stack, base, token, None, **NO_THROTTLING, **{"library:apiImage": v1["image"]}
+    )
+    print(
+        f"FIGURE rollback requests={result.requests} failures={len(result.failures)} "
+        f"duration_s={result.seconds:.1f} deploy_s={deploy_seconds:.1f} slowest_s={result.slowest_s:.2f}"
+    )
     assert_no_failed_request(result)
     assert_every_old_replica_was_drained(rolled_back, replaced=live_stack.replicas)
 

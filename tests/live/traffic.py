@@ -5,6 +5,7 @@ themselves (memory, database sessions).
 
 Every loop here is bounded by a count or a deadline.
 """
+
 from __future__ import annotations
 
 import random
@@ -59,8 +60,9 @@ def shared_isbns(count: int, seed: int) -> list[str]:
     return [isbn13(f"979{seed:03d}{i:06d}") for i in range(count)]
 
 
-def write_books(base_url: str, token: str, clients: int, books_per_client: int,
-                contended: list[str], seed: int) -> tuple[list[Outcome], float]:
+def write_books(
+    base_url: str, token: str, clients: int, books_per_client: int, contended: list[str], seed: int
+) -> tuple[list[Outcome], float]:
     """`clients` threads each POST `books_per_client` books. Every 10th book of
     every client uses one of the `contended` ISBNs; the others are unique."""
 
@@ -98,14 +100,16 @@ class SoakTally:
                 self.failures.append(f"{what} -> {status} {detail[:200]}")
 
 
-def _one_request(session, base_url: str, rng: random.Random, own: list[int], index: int, n: int,
-                 seed: int) -> tuple[str, requests.Response]:
+def _one_request(
+    session, base_url: str, rng: random.Random, own: list[int], index: int, n: int, seed: int
+) -> tuple[str, requests.Response]:
     """One request of a soak client, drawn by `rng`: what it was and the response."""
     roll = rng.random()
     if roll < 0.15:
         isbn = isbn13(f"978{seed % 1000:03d}{index:02d}{n % 10000:04d}")
-        r = session.post(f"{base_url}api/books/",
-                         json={"title": f"Soak {index}-{n}", "author": f"Soaker {index % 3}", "isbn": isbn})
+        r = session.post(
+            f"{base_url}api/books/", json={"title": f"Soak {index}-{n}", "author": f"Soaker {index % 3}", "isbn": isbn}
+        )
         if r.status_code == 201:
             own.append(r.json()["id"])
         return "create", r
@@ -124,8 +128,15 @@ def _one_request(session, base_url: str, rng: random.Random, own: list[int], ind
     return "list", session.get(f"{base_url}api/books/?page_size={rng.choice((10, 20, 50))}")
 
 
-def mixed_traffic(base_url: str, token: str, seconds: float, clients: int, seed: int,
-                  tally: SoakTally, on_tick: Callable[[float], None] | None = None) -> float:
+def mixed_traffic(
+    base_url: str,
+    token: str,
+    seconds: float,
+    clients: int,
+    seed: int,
+    tally: SoakTally,
+    on_tick: Callable[[float], None] | None = None,
+) -> float:
     """Reads (list, search, filter, detail, page 2, the website) and writes
     (create, update, delete) until the deadline; `on_tick(elapsed)` runs on
     the calling thread about once a second (for sampling). Returns the elapsed time."""
@@ -179,8 +190,11 @@ def psql(db_container, sql: str, user: str = "library", database: str = "library
 
 def app_db_sessions(db_container, user: str = "library") -> int:
     """Server processes of the app's database user, other than this psql itself."""
-    return int(psql(db_container, f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}' "
-                                  "AND pid <> pg_backend_pid()"))
+    return int(
+        psql(
+            db_container, f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}' AND pid <> pg_backend_pid()"
+        )
+    )
 
 
 def gunicorn_capacity(api_containers) -> int:

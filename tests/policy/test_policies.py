@@ -11,6 +11,7 @@ The program's own resources come from a run of infra/ under Pulumi mocks by
 tests/harness/fake.py (one process per run), whose recorded inputs are
 fed to every validator.
 """
+
 from __future__ import annotations
 
 import copy
@@ -523,9 +524,7 @@ def program_violations(run: ProgramRun, policy_config: dict | None = None) -> di
 
 def test_program_declares_what_the_policies_look_at(program_runs):
     run = program_runs["default"]
-    components = sorted(
-        policy_props.component(r["inputs"]) for r in run.of_type(CONTAINER) + run.of_type(VOLUME)
-    )
+    components = sorted(policy_props.component(r["inputs"]) for r in run.of_type(CONTAINER) + run.of_type(VOLUME))
     assert components == ["api", "api", "db", "migrate", "proxy", "volume"]
     # postgres and nginx are pulled (or found locally); the API image is built
     assert len(run.of_type(REMOTE_IMAGE)) == 2 and len(run.of_type(IMAGE)) == 1

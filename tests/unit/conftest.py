@@ -7,6 +7,7 @@
 - `program(name)`: the same for the named scenarios in SCENARIOS, all started
   in parallel once per session and cached.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Helpers for the unit tests of the Pulumi program (see conftest.py)."""
+
 from __future__ import annotations
 
 import json

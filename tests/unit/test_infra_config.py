@@ -3,6 +3,7 @@
 Every bad value must be rejected before any resource is declared, with a
 message that names the key and what it accepts; all problems come at once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -131,8 +132,14 @@ def test_each_bad_value_is_rejected_with_key_and_accepted_values(infra_config, k
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("5/second", "5/second"), (" 600/minute ", "600/minute"), ("007/hour", "7/hour"),
-     ("100000/day", "100000/day"), ("off", "off"), ("OFF", "off")],
+    [
+        ("5/second", "5/second"),
+        (" 600/minute ", "600/minute"),
+        ("007/hour", "7/hour"),
+        ("100000/day", "100000/day"),
+        ("off", "off"),
+        ("OFF", "off"),
+    ],
 )
 def test_throttle_rates_are_normalized_for_the_app(infra_config, raw, expected):
     settings = parse(infra_config, {"throttleAnon": raw, "throttleUser": raw})
@@ -196,8 +203,10 @@ def test_tls_at_the_proxy_takes_a_certificate_and_a_secret_key(infra_config):
         ({"tlsKey": FAKE_KEY}, ["library:tlsCertificate", "library:tlsKey is set"]),
         ({"tlsCertificate": "not a pem", "tlsKey": FAKE_KEY}, ["library:tlsCertificate", "PEM certificate"]),
         ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": "secret"}, ["library:tlsKey", "PEM private key"]),
-        ({"tlsCertificate": FAKE_CERTIFICATE,
-          "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")}, ["library:tlsKey", "passphrase"]),
+        (
+            {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")},
+            ["library:tlsKey", "passphrase"],
+        ),
     ],
 )
 def test_tls_needs_both_pem_parts(infra_config, raw, fragments):
@@ -221,8 +230,11 @@ def test_api_image_takes_an_image_id_or_reference(infra_config, image):
 
 @pytest.mark.parametrize(
     ("image", "production", "fragment"),
-    [("https://registry/app:1", "false", "Docker image reference"), ("Library API", "false", "Docker image reference"),
-     ("library-api:latest", "true", "pinned")],
+    [
+        ("https://registry/app:1", "false", "Docker image reference"),
+        ("Library API", "false", "Docker image reference"),
+        ("library-api:latest", "true", "pinned"),
+    ],
 )
 def test_bad_api_images_are_rejected(infra_config, image, production, fragment):
     problems = problems_for(infra_config, {"apiImage": image, "production": production, "pythonImage": "python:3.11"})
@@ -230,8 +242,10 @@ def test_bad_api_images_are_rejected(infra_config, image, production, fragment):
 
 
 def test_nginx_image_is_checked_like_the_others(infra_config):
-    problems = problems_for(infra_config, {"nginxImage": "nginx", "production": "true", "pythonImage": "python:3.11",
-                                           "postgresImage": "postgres:15"})
+    problems = problems_for(
+        infra_config,
+        {"nginxImage": "nginx", "production": "true", "pythonImage": "python:3.11", "postgresImage": "postgres:15"},
+    )
     assert len(problems) == 1 and problems[0].startswith("library:nginxImage:")
 
 
@@ -277,7 +291,12 @@ def test_production_checks_both_images(infra_config):
 
 @pytest.mark.parametrize(
     "host",
-    ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2376", "ssh://deploy@host.example.com", "npipe:////./pipe/docker_engine"],
+    [
+        "unix:///var/run/docker.sock",
+        "tcp://10.0.0.5:2376",
+        "ssh://deploy@host.example.com",
+        "npipe:////./pipe/docker_engine",
+    ],
 )
 def test_valid_docker_hosts(infra_config, host):
     assert parse(infra_config, docker_host=host).docker_host == host
@@ -393,13 +412,19 @@ def test_tls_texts_are_kept_with_a_final_newline_and_stay_out_of_reprs(infra_con
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"tlsCertificate": "-----BEGIN CERTIFICATE-----\nMIIBfake", "tlsKey": FAKE_KEY},
-         "library:tlsCertificate: must be a PEM certificate (chain) with -----BEGIN CERTIFICATE----- ... "
-         "-----END CERTIFICATE-----"),
-        ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEfake"},
-         "library:tlsKey: must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)"),
-        ({"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")},
-         "library:tlsKey: must not be passphrase-protected (nginx would ask for the passphrase)"),
+        (
+            {"tlsCertificate": "-----BEGIN CERTIFICATE-----\nMIIBfake", "tlsKey": FAKE_KEY},
+            "library:tlsCertificate: must be a PEM certificate (chain) with -----BEGIN CERTIFICATE----- ... "
+            "-----END CERTIFICATE-----",
+        ),
+        (
+            {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEfake"},
+            "library:tlsKey: must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)",
+        ),
+        (
+            {"tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY.replace("PRIVATE", "ENCRYPTED PRIVATE")},
+            "library:tlsKey: must not be passphrase-protected (nginx would ask for the passphrase)",
+        ),
     ],
 )
 def test_half_or_wrong_pem_texts_are_refused_exactly(infra_config, raw, message):

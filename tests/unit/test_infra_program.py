@@ -3,6 +3,7 @@
 Each scenario is one run of the whole program in its own process (see
 conftest.py and infra_harness.py); the assertions read what it registered.
 """
+
 from __future__ import annotations
 
 import json
@@ -185,7 +186,10 @@ def test_image_is_built_locally_from_the_repo_dockerfile(default):
     assert inputs["build"]["context"] == ".."
     assert inputs["build"]["dockerfile"] == "../Dockerfile"
     assert inputs["build"]["args"] == {
-        "BASE_IMAGE": "python:3.11-slim-bookworm", "LIBRARY_PROJECT": "library", "LIBRARY_STACK": "dev"}
+        "BASE_IMAGE": "python:3.11-slim-bookworm",
+        "LIBRARY_PROJECT": "library",
+        "LIBRARY_STACK": "dev",
+    }
 
 
 def test_no_absolute_host_paths_in_inputs(default, custom):
@@ -594,8 +598,11 @@ def test_nginx_config_balances_re_resolves_retries_and_bounds(proxy):
 def test_tls_at_the_proxy(program):
     run = program("tls").ok()
     (proxy,) = run.containers("proxy")
-    uploads = {u["file"]: u["content"] for u in proxy["inputs"]["uploads"]["__secret__"]} if is_secret(
-        proxy["inputs"]["uploads"]) else None
+    uploads = (
+        {u["file"]: u["content"] for u in proxy["inputs"]["uploads"]["__secret__"]}
+        if is_secret(proxy["inputs"]["uploads"])
+        else None
+    )
     assert uploads is not None, "uploads carrying the private key must be secret"
     conf = uploads["/etc/nginx/library/nginx.conf"]
     assert "listen 8080 ssl;" in conf and "ssl_protocols TLSv1.2 TLSv1.3;" in conf

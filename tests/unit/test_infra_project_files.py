@@ -1,4 +1,5 @@
 """Pulumi.yaml, the stack files, scripts/deploy and docs/deploy.md agree with the program."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Database errors (OperationalError, InterfaceError) are left to DRF, which
 re-raises them; core.unavailable answers them with a 503 for every view.
 """
+
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response

@@ -44,8 +44,12 @@ class StrictOrderingFilter(OrderingFilter):
             unknown = [field for field in fields if field.lstrip("-") not in allowed]
             if unknown or not all(fields):
                 raise ValidationError(
-                    {self.ordering_param: [f"Unknown ordering field(s): {', '.join(unknown) or '(empty)'}. "
-                                           f"Allowed: {', '.join(sorted(allowed))}, each optionally prefixed by '-'."]}
+                    {
+                        self.ordering_param: [
+                            f"Unknown ordering field(s): {', '.join(unknown) or '(empty)'}. "
+                            f"Allowed: {', '.join(sorted(allowed))}, each optionally prefixed by '-'."
+                        ]
+                    }
                 )
         return super().get_ordering(request, queryset, view)
 

@@ -4,6 +4,7 @@ An unfiltered list of a large table reports PostgreSQL's row estimate as
 `count` instead of scanning it with COUNT(*); filtered lists and navigation
 stay exact: docs/app.md#counting-a-large-table.
 """
+
 from __future__ import annotations
 
 import math
@@ -137,10 +138,10 @@ class EstimatedCountPaginator(Paginator):
         # The estimate bounds nothing: fetch one row more than the page shows.
         number = self._positive_int(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not rows and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
-        return ProbedPage(rows[:self.per_page], number, self, has_more=len(rows) > self.per_page)
+        return ProbedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
 
     def _positive_int(self, number) -> int:
         try:
@@ -182,9 +183,7 @@ class BookPagination(PageNumberPagination):
         if raw is None:
             return self.page_size
         if not is_ascii_digits(raw) or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError(
-                {self.page_size_query_param: [f"Must be an integer from 1 to {self.max_page_size}."]}
-            )
+            raise ValidationError({self.page_size_query_param: [f"Must be an integer from 1 to {self.max_page_size}."]})
         return int(raw)
 
     def get_page_number(self, request, paginator):
@@ -205,8 +204,12 @@ class BookPagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
-                parameter["schema"] = {"anyOf": [{"type": "integer", "minimum": 1},
-                                                 {"type": "string", "enum": sorted(self.last_page_strings)}]}
+                parameter["schema"] = {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 1},
+                        {"type": "string", "enum": sorted(self.last_page_strings)},
+                    ]
+                }
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
         return parameters

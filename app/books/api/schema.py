@@ -7,6 +7,7 @@ error of this API is JSON (books/api/errors.py, core/errors.py,
 core/limits.py): `{"detail": "..."}`, or for validation errors an object of
 field name -> list of messages (`detail` for a body that is not valid JSON).
 """
+
 from drf_spectacular.openapi import AutoSchema
 
 DETAIL = {
@@ -19,9 +20,7 @@ VALIDATION_ERRORS = {
     "description": "Field name (or non_field_errors) -> messages; `detail` for a malformed body.",
     "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
 }
-RETRY_AFTER = {
-    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
-}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}}
 
 # status -> (description, body schema, response headers)
 ERRORS = {

@@ -30,15 +30,56 @@ log = logging.getLogger("live.realizer")
 
 # Input keys handled (an unknown one fails the deployment, naming it).
 CONTAINER_KEYS = {
-    "image", "name", "command", "entrypoints", "envs", "ports", "networksAdvanced", "networkMode",
-    "volumes", "mounts", "tmpfs", "healthcheck", "restart", "maxRetryCount", "user", "readOnly",
-    "capabilities", "securityOpts", "memory", "memorySwap", "memoryReservation", "cpus", "cpuShares",
-    "cpuSet", "labels", "wait", "waitTimeout", "mustRun", "attach", "logs", "start", "init",
-    "stopSignal", "stopTimeout", "hostname", "workingDir", "logDriver", "logOpts", "shmSize",
-    "ulimits", "sysctls", "groupAdds", "privileged", "hosts", "dns",
+    "image",
+    "name",
+    "command",
+    "entrypoints",
+    "envs",
+    "ports",
+    "networksAdvanced",
+    "networkMode",
+    "volumes",
+    "mounts",
+    "tmpfs",
+    "healthcheck",
+    "restart",
+    "maxRetryCount",
+    "user",
+    "readOnly",
+    "capabilities",
+    "securityOpts",
+    "memory",
+    "memorySwap",
+    "memoryReservation",
+    "cpus",
+    "cpuShares",
+    "cpuSet",
+    "labels",
+    "wait",
+    "waitTimeout",
+    "mustRun",
+    "attach",
+    "logs",
+    "start",
+    "init",
+    "stopSignal",
+    "stopTimeout",
+    "hostname",
+    "workingDir",
+    "logDriver",
+    "logOpts",
+    "shmSize",
+    "ulimits",
+    "sysctls",
+    "groupAdds",
+    "privileged",
+    "hosts",
+    "dns",
     # Only used when the container is deleted; teardown removes containers with
     # their anonymous volumes and without a grace period.
-    "destroyGraceSeconds", "removeVolumes", "containerReadRefreshTimeoutMilliseconds",
+    "destroyGraceSeconds",
+    "removeVolumes",
+    "containerReadRefreshTimeoutMilliseconds",
     # rm (auto-remove): accepted, see _settle below.
     "rm",
     # Files copied into the container after it is created, before it starts.
@@ -72,8 +113,7 @@ def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
     fingerprint = inputs_fingerprint(i)
     existing = r.find("container", urn)
     made = r.state.get(urn) or {}
-    if (made.get("container") in {old["Id"] for old in existing}
-            and made.get("fingerprint") == fingerprint):
+    if made.get("container") in {old["Id"] for old in existing} and made.get("fingerprint") == fingerprint:
         # Other containers of this URN are leftovers of a failed
         # deployment (pending deletes): they go at the end of this one.
         with r.lock:
@@ -109,8 +149,11 @@ def _replace(r: Realizer, what: str, i: dict[str, Any], existing: list[dict]) ->
             log.info("%s: replacing %s (delete before replace)", what, old["Names"][0].lstrip("/"))
             r.delete_container(old)
     elif existing:
-        log.info("%s: replacing %s (create before delete: the old one goes once the deployment "
-                 "succeeds)", what, ", ".join(old["Names"][0].lstrip("/") for old in existing))
+        log.info(
+            "%s: replacing %s (create before delete: the old one goes once the deployment succeeds)",
+            what,
+            ", ".join(old["Names"][0].lstrip("/") for old in existing),
+        )
 
 
 def _delete_before_replace(r: Realizer, inputs: dict[str, Any]) -> bool:
@@ -132,8 +175,7 @@ def _kept(r: Realizer, cid: str, inputs: dict, what: str) -> tuple[str, dict]:
     if info is None:
         raise RealizeError(f"{what}: container {cid[:12]} disappeared")
     i = plain(inputs)
-    log.info("%s: inputs unchanged, %s kept as it is (%s)", what, info["Name"].lstrip("/"),
-             info["State"].get("Status"))
+    log.info("%s: inputs unchanged, %s kept as it is (%s)", what, info["Name"].lstrip("/"), info["State"].get("Status"))
     state: dict[str, Any] = {**inputs, "name": info["Name"].lstrip("/"), "bridge": ""}
     if i.get("attach"):
         if i.get("logs"):
@@ -195,8 +237,7 @@ def _mount_options(name: str, what: str, m: dict[str, Any]) -> dict[str, Any]:
             kwargs["tmpfs_mode"] = as_int(t["mode"], f"{what} tmpfs mode")
     elif kind == "volume":
         vo = m.get("volumeOptions") or {}
-        check_keys("Container", name, vo, {"noCopy", "labels", "driverName", "driverOptions"},
-                   "mounts.volumeOptions")
+        check_keys("Container", name, vo, {"noCopy", "labels", "driverName", "driverOptions"}, "mounts.volumeOptions")
         kwargs["no_copy"] = bool(vo.get("noCopy", False))
         if vo.get("labels"):
             kwargs["labels"] = label_map(vo["labels"], what)
@@ -264,6 +305,7 @@ def _networks(name: str, what: str, i: dict[str, Any]) -> tuple[list[dict], str 
 
 def _limits(name: str, what: str, i: dict[str, Any]) -> dict[str, Any]:
     """Memory (MB in the inputs), CPU and ulimits, as create_host_config takes them."""
+
     def mb(key: str) -> int | None:
         return as_int(i[key], f"{what} {key}") * 1024 * 1024 if i.get(key) else None
 
@@ -285,8 +327,17 @@ def _limits(name: str, what: str, i: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _host_config(r: Realizer, name: str, what: str, i: dict[str, Any], bindings: dict[str, list],
-                 binds: list[str], volumes_from: list[str], networks: list[dict], network_mode: str | None) -> dict:
+def _host_config(
+    r: Realizer,
+    name: str,
+    what: str,
+    i: dict[str, Any],
+    bindings: dict[str, list],
+    binds: list[str],
+    volumes_from: list[str],
+    networks: list[dict],
+    network_mode: str | None,
+) -> dict:
     caps = i.get("capabilities") or {}
     check_keys("Container", name, caps, {"adds", "drops"}, "capabilities")
     log_config = None
@@ -338,21 +389,33 @@ def _create(r: Realizer, name: str, what: str, i: dict[str, Any], urn: str, cnam
     networking_config = None
     if networks:
         first = networks[0]
-        networking_config = r.api.create_networking_config({
-            first["name"]: r.api.create_endpoint_config(
-                aliases=first.get("aliases") or None, ipv4_address=first.get("ipv4Address"),
-                ipv6_address=first.get("ipv6Address")),
-        })
+        networking_config = r.api.create_networking_config(
+            {
+                first["name"]: r.api.create_endpoint_config(
+                    aliases=first.get("aliases") or None,
+                    ipv4_address=first.get("ipv4Address"),
+                    ipv6_address=first.get("ipv6Address"),
+                ),
+            }
+        )
     try:
         created = r.api.create_container(
-            image, command=i.get("command") or None, entrypoint=i.get("entrypoints") or None,
-            environment=i.get("envs") or None, user=i.get("user") or None, name=cname,
-            ports=exposed or None, volumes=anonymous or None, host_config=host_config,
-            networking_config=networking_config, labels=_container_labels(r, what, i, urn),
+            image,
+            command=i.get("command") or None,
+            entrypoint=i.get("entrypoints") or None,
+            environment=i.get("envs") or None,
+            user=i.get("user") or None,
+            name=cname,
+            ports=exposed or None,
+            volumes=anonymous or None,
+            host_config=host_config,
+            networking_config=networking_config,
+            labels=_container_labels(r, what, i, urn),
             healthcheck=_healthcheck(name, what, i),
             stop_signal=i.get("stopSignal") or None,
             stop_timeout=as_int(i["stopTimeout"], what) if i.get("stopTimeout") is not None else None,
-            hostname=i.get("hostname") or None, working_dir=i.get("workingDir") or None,
+            hostname=i.get("hostname") or None,
+            working_dir=i.get("workingDir") or None,
             detach=True,
         )
     except docker.errors.APIError as e:
@@ -361,16 +424,21 @@ def _create(r: Realizer, name: str, what: str, i: dict[str, Any], urn: str, cnam
     r.created.append(("container", cname, cid))
     for n in networks[1:]:
         r.api.connect_container_to_network(
-            cid, n["name"], aliases=n.get("aliases") or None,
-            ipv4_address=n.get("ipv4Address"), ipv6_address=n.get("ipv6Address"))
+            cid,
+            n["name"],
+            aliases=n.get("aliases") or None,
+            ipv4_address=n.get("ipv4Address"),
+            ipv6_address=n.get("ipv6Address"),
+        )
     # A read-only root file system refuses the uploads, as with the provider.
     for upload in i.get("uploads") or []:
         _upload(r, cid, cname, what, upload)
     return cid
 
 
-def _start(r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any], wait_timeout: int,
-           state: dict[str, Any]) -> dict | None:
+def _start(
+    r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any], wait_timeout: int, state: dict[str, Any]
+) -> dict | None:
     """Start it and wait as the provider does: healthy (`wait`), exited (`attach`, with
     exitCode and containerLogs in state), or still running after a moment (`mustRun`).
     The container's inspection afterwards; None when it removed itself (`rm`)."""
@@ -457,8 +525,9 @@ def _upload(r: Realizer, cid: str, cname: str, what: str, upload: dict[str, Any]
         raise RealizeError(f"{what}: an uploads entry has no file")
     sources = [k for k in ("content", "contentBase64", "source") if upload.get(k)]
     if len(sources) != 1:
-        raise RealizeError(f"{what}: upload {path}: exactly one of content, contentBase64 or source "
-                           f"must be set, got {sources}")
+        raise RealizeError(
+            f"{what}: upload {path}: exactly one of content, contentBase64 or source must be set, got {sources}"
+        )
     if upload.get("content"):
         data = str(upload["content"]).encode()
     elif upload.get("contentBase64"):
@@ -485,11 +554,16 @@ def _with_network_data(r: Realizer, cid: str, state: dict, info: dict | None = N
     info = info or r.inspect(cid) or {}
     nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
     state["networkDatas"] = [
-        {"networkName": n, "ipAddress": d.get("IPAddress", ""), "ipPrefixLength": d.get("IPPrefixLen", 0),
-         "gateway": d.get("Gateway", ""), "macAddress": d.get("MacAddress", ""),
-         "globalIpv6Address": d.get("GlobalIPv6Address", ""),
-         "globalIpv6PrefixLength": d.get("GlobalIPv6PrefixLen", 0), "ipv6Gateway": d.get("IPv6Gateway", "")}
+        {
+            "networkName": n,
+            "ipAddress": d.get("IPAddress", ""),
+            "ipPrefixLength": d.get("IPPrefixLen", 0),
+            "gateway": d.get("Gateway", ""),
+            "macAddress": d.get("MacAddress", ""),
+            "globalIpv6Address": d.get("GlobalIPv6Address", ""),
+            "globalIpv6PrefixLength": d.get("GlobalIPv6PrefixLen", 0),
+            "ipv6Gateway": d.get("IPv6Gateway", ""),
+        }
         for n, d in sorted(nets.items())
     ]
     return state
-

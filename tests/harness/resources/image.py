@@ -80,8 +80,9 @@ def _build_command(image_name: str, build: dict[str, Any], df_abs: str) -> list[
     return cmd
 
 
-def _build(r: Realizer, name: str, image_name: str, build: dict[str, Any], version: str,
-           df_abs: str, ctx_abs: str) -> str:
+def _build(
+    r: Realizer, name: str, image_name: str, build: dict[str, Any], version: str, df_abs: str, ctx_abs: str
+) -> str:
     """Run the build; the image id, or an error with the end of the build log."""
     cmd = _build_command(image_name, build, df_abs)
     fd, iidfile = tempfile.mkstemp(prefix="live-iid-")
@@ -91,8 +92,9 @@ def _build(r: Realizer, name: str, image_name: str, build: dict[str, Any], versi
     log_path = os.path.join(r.build_log_dir, f"live-build-{r.run_id}-{name}.log")
     started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, env=env, cwd=r.program_dir, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=1800)
+        proc = subprocess.run(
+            cmd, env=env, cwd=r.program_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800
+        )
         if proc.returncode != 0:
             with open(log_path, "w") as f:
                 f.write(proc.stdout)

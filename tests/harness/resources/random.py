@@ -22,8 +22,18 @@ if TYPE_CHECKING:
 Generator = Callable[[str, dict], tuple[str, dict]]
 
 RANDOM_PASSWORD_KEYS = {
-    "length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower",
-    "minNumeric", "minSpecial", "overrideSpecial", "keepers",
+    "length",
+    "special",
+    "upper",
+    "lower",
+    "numeric",
+    "number",
+    "minUpper",
+    "minLower",
+    "minNumeric",
+    "minSpecial",
+    "overrideSpecial",
+    "keepers",
 }
 #: terraform-provider-random's default special characters.
 DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
@@ -34,15 +44,18 @@ def remembered(generate: Generator) -> Handler:
     them: a second deployment of the same run gets the same password (the
     database in a kept volume knows only that one). New inputs (keepers,
     length...) make a new value, as a replacement would."""
+
     def handler(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
         key_inputs = plain(inputs)
         kept = r.state.get(urn)
         if kept is not None and kept["inputs"] == key_inputs:
             return kept["id"], {**inputs, **kept["outputs"]}
         rid, state = generate(name, inputs)
-        r.state.put(urn, {"inputs": key_inputs, "id": rid,
-                          "outputs": {k: v for k, v in state.items() if k not in inputs}})
+        r.state.put(
+            urn, {"inputs": key_inputs, "id": rid, "outputs": {k: v for k, v in state.items() if k not in inputs}}
+        )
         return rid, state
+
     return handler
 
 
@@ -88,8 +101,13 @@ def id_(name: str, inputs: dict) -> tuple[str, dict]:
     raw = secrets.token_bytes(as_int(i.get("byteLength"), f"RandomId {name!r} byteLength"))
     prefix = i.get("prefix") or ""
     b64url = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return b64url, {**inputs, "hex": prefix + raw.hex(), "b64Url": prefix + b64url,
-                    "b64Std": prefix + base64.b64encode(raw).decode(), "dec": prefix + str(int.from_bytes(raw, "big"))}
+    return b64url, {
+        **inputs,
+        "hex": prefix + raw.hex(),
+        "b64Url": prefix + b64url,
+        "b64Std": prefix + base64.b64encode(raw).decode(),
+        "dec": prefix + str(int.from_bytes(raw, "big")),
+    }
 
 
 def integer(name: str, inputs: dict) -> tuple[str, dict]:

@@ -34,9 +34,15 @@ def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
         log.info("volume %s: exists, reused (labels %s)", vol_name, vol.get("Labels"))
     except docker.errors.NotFound:
         vol = r.api.create_volume(
-            vol_name, driver=i.get("driver") or "local", driver_opts=i.get("driverOpts"),
+            vol_name,
+            driver=i.get("driver") or "local",
+            driver_opts=i.get("driverOpts"),
             labels=r.labels(urn, label_map(i.get("labels"), f"Volume {name}")),
         )
         r.created.append(("volume", vol["Name"], vol["Name"]))
-    return vol["Name"], {**inputs, "name": vol["Name"], "driver": vol["Driver"],
-                         "mountpoint": vol.get("Mountpoint", "")}
+    return vol["Name"], {
+        **inputs,
+        "name": vol["Name"],
+        "driver": vol["Driver"],
+        "mountpoint": vol.get("Mountpoint", ""),
+    }

@@ -5,6 +5,7 @@ practical (tens of seconds, flat memory). ISBNs are valid ISBN-13s from a
 reserved block (979-8-9...) numbered after the highest one already loaded, so
 the command can be run again to add more.
 """
+
 import io
 import random
 
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         last = (
             Book.objects.filter(isbn__startswith=SAMPLE_PREFIX).order_by("-isbn").values_list("isbn", flat=True).first()
         )
-        start = int(last[len(SAMPLE_PREFIX):12]) + 1 if last else 0
+        start = int(last[len(SAMPLE_PREFIX) : 12]) + 1 if last else 0
         if start + count > CAPACITY:
             raise CommandError(f"the sample ISBN block holds {CAPACITY} books; {start} are loaded already")
 
