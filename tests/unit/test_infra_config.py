@@ -451,7 +451,7 @@ def test_only_well_formed_references_count_as_pinned():
 
     assert is_pinned("postgres:15") and is_pinned("postgres@sha256:" + "a" * 64)
     assert not is_pinned("postgres") and not is_pinned("postgres:latest")
-    assert not is_pinned("Bad Ref:15"), "a malformed reference is not pinned, whatever its tag"
+    assert is_pinned("Bad Ref:15") is False, "a malformed reference is not pinned, whatever its tag"
 
 
 def test_an_unknown_key_without_a_close_match_lists_the_known_ones(infra_config):
