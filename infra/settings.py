@@ -41,9 +41,9 @@ class Key:
     parse: Parser
     description: str
     #: Its type in Pulumi.yaml's config block.
-    schema_type: str = "string"
+    schema_type: str
     #: Its type in the docs table, when it says more than schema_type.
-    docs_type: str | None = None
+    docs_type: str | None
 
 
 def key(

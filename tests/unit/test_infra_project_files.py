@@ -14,18 +14,13 @@ import yaml
 from infra_helpers import INFRA, REPO
 
 from tests.conftest import load_infra_module
+from tests.harness.program import config_value
 
 DEPLOY = REPO / "scripts" / "deploy"
 
 
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text()) or {}
-
-
-def as_config_string(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def test_project_file_runs_the_program_in_infra_with_the_root_venv():
@@ -50,7 +45,7 @@ def test_project_config_block_is_rendered_from_the_settings_table(infra_config):
     assert schema == reference.pulumi_config_schema(), "run scripts/config-reference --write"
     for key, spec in schema.items():
         assert spec["type"] in {"string", "integer", "boolean"}, key
-        assert as_config_string(spec["default"]) == infra_config.DEFAULTS[key], key
+        assert config_value(spec["default"]) == infra_config.DEFAULTS[key], key
     # the defaults make a valid configuration
     infra_config.parse_settings({}, project="library", stack="dev")
 
@@ -82,7 +77,7 @@ def _stack_settings(infra_config, path: Path):
     for full_key, value in config.items():
         namespace, _, key = full_key.partition(":")
         if namespace == "library":
-            raw[key] = as_config_string(value)
+            raw[key] = config_value(value)
     docker_host = config.get("docker:host")
     return infra_config.parse_settings(
         raw, project="library", stack=path.stem, docker_host=docker_host, all_keys=list(raw)
