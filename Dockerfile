@@ -37,7 +37,7 @@ USER 10001:10001
 EXPOSE 8000
 # The same probe and timings as the Pulumi program's health check of the API
 # replicas (infra/api.py; a unit test keeps the two equal).
-HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=5s --start-period=15s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 STOPSIGNAL SIGTERM
 # Last, so that they never invalidate the layers above: which project and

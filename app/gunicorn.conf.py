@@ -22,6 +22,10 @@ def _int(name: str, default: int) -> int:
 bind = f"0.0.0.0:{_int('PORT', 8000)}"
 workers = _int("GUNICORN_WORKERS", 2)
 threads = _int("GUNICORN_THREADS", 4)
+# Load the app before listening: a replica whose code fails to load never
+# accepts a connection (the proxy moves on to another replica) instead of
+# accepting some and resetting them when its workers fail to boot.
+preload_app = True
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 8)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 from app_env import API_STOP_TIMEOUT_SECONDS, APP_PORT, APP_USER
-from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, healthcheck
+from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, health_gate, memory_limit
 from drain_hook import make_drain_hook
-from labels import StackNames
+from health_report import make_health_report_hook
+from labels import MIGRATED_IMAGE, REPLICA, StackNames
 
 #: The image's own HEALTHCHECK runs the same probe (a unit test keeps the Dockerfile in step).
 HEALTHCHECK = [
@@ -23,10 +24,10 @@ HEALTHCHECK = [
     "-c",
     f"import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:{APP_PORT}/healthz', timeout=3)",
 ]
-MIGRATED_IMAGE_LABEL = "org.library.migrated-image"
+#: gunicorn loads the app before it listens (app/gunicorn.conf.py), in a few seconds.
+HEALTH_GATE = health_gate(HEALTHCHECK, start_period="15s")
 #: The replicas' shared name on the stack network (what the proxy resolves).
 API_ALIAS = "api"
-REPLICA_LABEL = "org.library.replica"
 
 
 class Api(pulumi.ComponentResource):
@@ -54,6 +55,8 @@ class Api(pulumi.ComponentResource):
         super().__init__("library:infra:Api", name, None, opts)
         # Before Pulumi deletes a replica (replaced, or fewer replicas), drain it.
         drain = make_drain_hook(docker_host=docker_host, port=APP_PORT, labels=names.label_dict("api-drain"))
+        # When one does not become healthy, say why (its last health check).
+        report = make_health_report_hook(docker_host=docker_host, stack_labels=names.label_dict("api"))
         self.containers = [
             docker.Container(
                 f"{name}-{index}",
@@ -61,22 +64,20 @@ class Api(pulumi.ComponentResource):
                 image=image_ref,
                 envs=envs,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[API_ALIAS])],
-                healthcheck=healthcheck(HEALTHCHECK),
-                wait=True,
-                wait_timeout=120,
+                **HEALTH_GATE,
                 restart=RESTART,
-                memory=memory_mb,
+                **memory_limit(memory_mb),
                 cpus=f"{cpus:g}",
                 **graceful_stop(API_STOP_TIMEOUT_SECONDS, "SIGTERM"),
                 **LOGGING,
-                labels=names.labels("api", {REPLICA_LABEL: str(index), MIGRATED_IMAGE_LABEL: migrated_image}),
+                labels=names.labels("api", {REPLICA: str(index), MIGRATED_IMAGE: migrated_image}),
                 **hardening(APP_USER),
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=depends_on,
                     delete_before_replace=False,  # create-before-delete: see the module docstring
                     replace_on_changes=list(REPLACE_ON_CHANGES),
-                    hooks=pulumi.ResourceHookBinding(before_delete=[drain]),
+                    hooks=pulumi.ResourceHookBinding(before_delete=[drain], on_error=[report]),
                 ),
             )
             for index in range(replicas)

@@ -22,13 +22,39 @@ NO_NEW_PRIVILEGES = ["no-new-privileges:true"]
 REPLACE_ON_CHANGES = ["healthcheck", "tmpfs"]
 
 
-def healthcheck(
+def _seconds(duration: str) -> int:
+    """Whole seconds of a Go duration this module writes ("5s")."""
+    if not duration.endswith("s") or not duration[:-1].isdigit():
+        raise ValueError(f"durations here are whole seconds such as '5s', got {duration!r}")
+    return int(duration[:-1])
+
+
+def health_gate(
     test: list[str], *, timeout: str = "5s", retries: int = 3, start_period: str = "30s", interval: str = "5s"
-) -> docker.ContainerHealthcheckArgs:
-    """A Docker health check (`wait=True` waits for it to pass)."""
-    return docker.ContainerHealthcheckArgs(
-        tests=list(test), interval=interval, timeout=timeout, retries=retries, start_period=start_period
-    )
+) -> dict[str, Any]:
+    """A Docker health check, and `wait` for it with a timeout sized from it.
+
+    The provider polls for the whole `wait_timeout` even once Docker has marked
+    the container unhealthy, so the timeout is when Docker gives up on it: the
+    start period, then `retries` failed probes (each up to an interval plus its
+    timeout), plus one interval of slack. A container that never becomes
+    healthy fails `pulumi up` then, not minutes later."""
+    wait_timeout = _seconds(start_period) + retries * (_seconds(interval) + _seconds(timeout)) + _seconds(interval)
+    return {
+        "healthcheck": docker.ContainerHealthcheckArgs(
+            tests=list(test), interval=interval, timeout=timeout, retries=retries, start_period=start_period
+        ),
+        "wait": True,
+        "wait_timeout": wait_timeout,
+    }
+
+
+def memory_limit(mb: int) -> dict[str, Any]:
+    """A memory limit without swap. Setting `memory_swap` too matters for a change:
+    the provider updates `memory` in place and sends a swap limit only when one is
+    set, and Docker refuses a memory limit above the swap limit it chose at
+    creation (twice the first memory) unless both change together."""
+    return {"memory": mb, "memory_swap": mb}
 
 
 def graceful_stop(seconds: int, signal: str | None = None) -> dict[str, Any]:

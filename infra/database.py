@@ -10,7 +10,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
-from container_parts import LOGGING, NO_NEW_PRIVILEGES, REPLACE_ON_CHANGES, RESTART, graceful_stop, healthcheck
+from container_parts import (
+    LOGGING,
+    NO_NEW_PRIVILEGES,
+    REPLACE_ON_CHANGES,
+    RESTART,
+    graceful_stop,
+    health_gate,
+    memory_limit,
+)
 from labels import StackNames
 
 DB_ALIAS = "db"
@@ -80,11 +88,10 @@ class Database(pulumi.ComponentResource):
             ],
             volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[DB_ALIAS])],
-            healthcheck=healthcheck(HEALTHCHECK, retries=10),
-            wait=True,
-            wait_timeout=180,
+            # Crash recovery of a big database may take a while: ten probes.
+            **health_gate(HEALTHCHECK, retries=10),
             restart=RESTART,
-            memory=memory_mb,
+            **memory_limit(memory_mb),
             shm_size=128,
             security_opts=list(NO_NEW_PRIVILEGES),
             **graceful_stop(DB_STOP_TIMEOUT_SECONDS),

@@ -16,6 +16,9 @@ import pulumi
 PROJECT = "org.library.project"
 STACK = "org.library.stack"
 COMPONENT = "org.library.component"
+#: An API replica's index, and the image its migration was checked for.
+REPLICA = "org.library.replica"
+MIGRATED_IMAGE = "org.library.migrated-image"
 
 
 class Label(TypedDict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, healthcheck
+from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, health_gate, memory_limit
 from labels import StackNames
 from nginx_config import (
     CONFIG_FILE,
@@ -25,6 +25,7 @@ from nginx_config import (
 
 #: uid/gid of the `nginx` user in the official image and in the Debian-made one.
 NGINX_USER = "101:101"
+PROXY_MEMORY_MB = 128
 NGINX_BINARY = "/usr/sbin/nginx"
 HEALTHCHECK = ["CMD", "curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{HEALTH_PORT}{HEALTH_PATH}"]
 #: nginx opens one upstream connection per request (a variable proxy_pass has
@@ -90,11 +91,9 @@ class Proxy(pulumi.ComponentResource):
             uploads=uploads,
             ports=[docker.ContainerPortArgs(internal=PROXY_PORT, external=host_port, ip=bind_address, protocol="tcp")],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name)],
-            healthcheck=healthcheck(HEALTHCHECK, timeout="3s", start_period="10s"),
-            wait=True,
-            wait_timeout=60,
+            **health_gate(HEALTHCHECK, timeout="3s", start_period="10s"),
             restart=RESTART,
-            memory=128,
+            **memory_limit(PROXY_MEMORY_MB),
             **hardening(NGINX_USER, read_only=False),
             sysctls=dict(UPSTREAM_PORT_SYSCTLS),
             # nginx's graceful shutdown: finish the requests under way.

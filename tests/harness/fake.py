@@ -19,6 +19,7 @@ Secret values appear as {"__secret__": value}.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -26,12 +27,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, mocks, rpc
 
 from . import program
 from .values import plain, recorded
 
+DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC_PROVIDER_KEY = "__provider"
 #: What a successful migration prints, when the scenario does not say.
 MIGRATION_LOGS = "Operations to perform:\n  Apply all migrations: books\nNo migrations to apply.\n"
 
@@ -62,6 +66,8 @@ class FakeMocks(Mocks):
             if typ == "docker:index/network:Network":
                 # What the provider reads back: the subnet the engine assigned.
                 state["ipamConfigs"] = [{"subnet": "172.30.0.0/16", "gateway": "172.30.0.1"}]
+        elif typ == DYNAMIC:
+            return self._dynamic(args, state)
         elif typ == "random:index/randomPassword:RandomPassword":
             length = int(state.get("length") or 16)
             state["result"] = ("Zq9" * length)[:length]
@@ -78,6 +84,17 @@ class FakeMocks(Mocks):
             if code is not None:
                 state["exitCode"] = code
             state["containerLogs"] = self.scenario.get("migration_logs", MIGRATION_LOGS)
+
+    def _dynamic(self, args: MockResourceArgs, props: dict[str, Any]) -> tuple[str, dict]:
+        """A dynamic resource is created by its own provider, as the SDK's provider host does
+        (sdk/python/lib/pulumi/dynamic/__main__.py: get_provider unpickles `__provider`, Create
+        calls its create); a create that raises fails the registration."""
+        if self.scenario.get("preview"):
+            return "", props  # not created during a preview; outputs unknown
+        inputs = plain(props)
+        provider = dill.loads(base64.b64decode(inputs.pop(DYNAMIC_PROVIDER_KEY)))
+        result = provider.create(inputs)
+        return str(result.id), {**(result.outs or {}), DYNAMIC_PROVIDER_KEY: props[DYNAMIC_PROVIDER_KEY]}
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         return {}, None
@@ -109,6 +126,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "retain_on_delete": request.retainOnDelete if request.HasField("retainOnDelete") else None,
                 "protect": request.protect if request.HasField("protect") else None,
                 "before_delete_hooks": list(request.hooks.before_delete),
+                "on_error_hooks": list(request.hooks.on_error),
             }
         )
         return response

@@ -98,6 +98,16 @@ def infra_drain_hook():
 
 
 @pytest.fixture(scope="session")
+def infra_health_report():
+    return load_infra_module("health_report")
+
+
+@pytest.fixture(scope="session")
+def infra_migrations():
+    return load_infra_module("migrations")
+
+
+@pytest.fixture(scope="session")
 def _scenario_runs(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("program-runs")
     started = {name: start_program_run(scenario, workdir, name) for name, scenario in SCENARIOS.items()}

@@ -33,10 +33,10 @@ def test_the_image_listens_on_the_programs_app_port():
 
 
 def test_the_images_healthcheck_is_the_programs():
-    api, parts = load_infra_module("api"), load_infra_module("container_parts")
+    api = load_infra_module("api")
     options, _, command = dockerfile_instruction("HEALTHCHECK").partition(" CMD ")
     flags = dict(flag.removeprefix("--").split("=", 1) for flag in shlex.split(options))
-    program = parts.healthcheck(api.HEALTHCHECK)
+    program = api.HEALTH_GATE["healthcheck"]
     assert ["CMD", *json.loads(command)] == api.HEALTHCHECK
     assert flags == {
         "interval": program.interval,

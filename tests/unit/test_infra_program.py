@@ -18,6 +18,7 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 HEALTHCHECK_API = [
     "CMD",
     "python",
@@ -80,6 +81,7 @@ def test_declares_every_resource_once(default):
         IMAGE: 1,
         PASSWORD: 2,
         CONTAINER: 5,  # db, migration, 2 API replicas, proxy
+        DYNAMIC: 1,  # the migration's check
     }
 
 
@@ -226,9 +228,46 @@ def test_migration_is_a_checked_one_shot_container(migration, default):
     assert inputs["restart"] == "no"
     assert "ports" not in inputs
     assert inputs["networksAdvanced"] == [{"name": "library-dev"}]
-    # a new image means a new migration container (and a new run)
-    assert inputs["name"] == f"library-dev-migrate-{digest.split(':')[-1][:12]}"
-    assert image["urn"] in migration["property_dependencies"]["name"]
+    assert image["urn"] in migration["property_dependencies"]["image"]
+    # Auto-named: any change replaces it (a new run) under a new name, while the
+    # old one still exists (create-before-delete); a fixed name would clash (409).
+    assert "name" not in inputs
+
+
+def test_migration_check_fails_only_a_failed_migration(default, migration, infra_migrations):
+    (check,) = default.of_type(DYNAMIC)
+    assert check["parent"] == migration["parent"]
+    # its inputs are the migration container's outputs: it runs after the container exited
+    assert set(check["property_dependencies"]) >= {"container_name", "exit_code", "log_tail"}
+    assert migration["urn"] in check["property_dependencies"]["exit_code"]
+    provider = infra_migrations.check_provider()
+    props = {"container_name": "migrations-run-1", "exit_code": 0, "log_tail": "ok", "image_ref": "sha256:abc"}
+    assert provider.create(props).outs["image_ref"] == "sha256:abc"
+    with pytest.raises(Exception, match="exited with code 2"):
+        provider.create({**props, "exit_code": 2})
+    # a changed input is a new check (a replacement, i.e. a create); the same inputs, nothing
+    assert provider.diff("id", props, dict(props)).changes is False
+    changed = provider.diff("id", props, {**props, "exit_code": 1, "container_name": "migrations-run-2"})
+    assert changed.changes is True and changed.replaces == ["container_name", "exit_code"]
+
+
+def test_migration_check_provider_pickles_by_value(infra_migrations, tmp_path):
+    # The SDK's provider host unpickles it in a process of its own, where this
+    # program's modules are not importable: the provider must not refer to them.
+    import base64
+    import subprocess
+    import sys
+
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    (tmp_path / "p.txt").write_text(serialize_provider(infra_migrations.check_provider()))
+    code = (
+        "import base64, dill, sys; p = dill.loads(base64.b64decode(open('p.txt').read()));"
+        "print(p.create({'container_name': 'c', 'exit_code': 0, 'log_tail': '', 'image_ref': 'r'}).id)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env={})
+    assert result.returncode == 0 and result.stdout.strip() == "c", result.stderr
+    assert base64  # imported for readers: the value is base64 of dill's pickle
 
 
 def test_migration_is_replaced_create_before_delete(migration):
@@ -360,12 +399,13 @@ def test_drain_helper_joins_the_replica_with_only_the_capabilities_it_needs(infr
     assert args["labels"] == {"org.library.stack": "dev"}
 
 
-def test_api_waits_for_the_checked_migration(api, migration, db):
+def test_api_waits_for_the_checked_migration(api, migration, db, default):
     for container in api:
         assert migration["urn"] in container["dependencies"]
         assert db["urn"] in container["dependencies"]
-        # data flow: the label comes from the migration's checked exit code
-        assert migration["urn"] in container["property_dependencies"]["labels"]
+        # data flow: the label comes from the migration's check (created only for exit code 0)
+        (check,) = default.of_type(DYNAMIC)
+        assert check["urn"] in container["property_dependencies"]["labels"]
         assert label_map(container)["org.library.migrated-image"] == migration["inputs"]["image"]
 
 
@@ -416,7 +456,7 @@ def test_stack_outputs(default):
     assert outputs["db_container_name"]["value"] == "library-dev-db"
     assert outputs["network_name"]["value"] == "library-dev"
     assert outputs["volume_name"]["value"] == "library-dev-pgdata"
-    assert outputs["migration_container_name"]["value"].startswith("library-dev-migrate-")
+    assert outputs["migration_container_name"]["value"].startswith("migrations-run-")
 
 
 def test_urls_bracket_ipv6_and_name_localhost_for_all_interfaces(custom, program):
@@ -458,11 +498,12 @@ def test_failed_migration_fails_the_deployment_with_its_log(program):
     run = program("failed-migration")
     error = run.error
     assert error is not None, "a failed migration must fail `pulumi up`"
-    assert error["type"] == "MigrationError" and error["run_error"] is True
+    # the check's create fails (as in the engine: a failed step), the program does not raise
+    assert error["type"] == "MigrationFailed"
     assert "exited with code 1" in error["message"]
     assert 'column "isbn" of relation "books_book" already exists' in error["message"]
     assert FAILED_MIGRATION_LOG.strip().splitlines()[-1] in error["message"]
-    assert "library-dev-migrate-" in error["message"]
+    assert "migrations-run-" in error["message"]
 
 
 def test_failed_migration_leaves_the_api_untouched(program):
@@ -474,7 +515,7 @@ def test_failed_migration_leaves_the_api_untouched(program):
 
 def test_migration_without_exit_code_is_a_failure(program):
     run = program("migration-without-exit-code")
-    assert run.error is not None and run.error["type"] == "MigrationError"
+    assert run.error is not None and run.error["type"] == "MigrationFailed"
     assert "reported no exit code" in run.error["message"]
     assert "(no output captured)" in run.error["message"]
     assert run.containers("api") == []
@@ -624,3 +665,66 @@ def test_api_image_rolls_back_without_a_build(program):
     (migration,) = run.containers("migrate")
     assert migration["inputs"]["image"] == image, "the migration step still runs, for that image"
     assert run.output("image")["value"] == image
+
+
+# ------------------------------------------------------------- changing a stack
+
+
+@pytest.mark.parametrize("scenario", ["default", "custom"])
+def test_every_memory_limit_comes_with_an_equal_swap_limit(program, scenario):
+    # The provider updates memory in place and sends a swap limit only when one
+    # is set; Docker refuses a memory limit above the swap limit it set at
+    # creation (2x the first memory). Both set, a raise of any size applies.
+    for container in program(scenario).ok().of_type(CONTAINER):
+        inputs = container["inputs"]
+        assert inputs["memory"] >= 64, container["name"]
+        assert inputs["memorySwap"] == inputs["memory"], container["name"]
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s")
+    return int(duration[:-1])
+
+
+def test_every_health_wait_ends_when_docker_gives_up_on_the_container(default):
+    # The provider polls for the whole waitTimeout even after Docker marked the
+    # container unhealthy: the timeout is when Docker gives up (start period,
+    # then `retries` failed probes), plus one interval; not minutes later.
+    waited = [c for c in default.of_type(CONTAINER) if c["inputs"].get("wait")]
+    assert {label_map(c)["org.library.component"] for c in waited} == {"db", "api", "proxy"}
+    for container in waited:
+        check, timeout = container["inputs"]["healthcheck"], container["inputs"]["waitTimeout"]
+        interval, probe = _seconds(check["interval"]), _seconds(check["timeout"])
+        gives_up = _seconds(check["startPeriod"]) + check["retries"] * (interval + probe)
+        assert timeout == gives_up + interval, container["name"]
+    (api_replica, *_) = default.containers("api")
+    assert api_replica["inputs"]["waitTimeout"] <= 60, "an unhealthy replica fails `up` within a minute"
+
+
+def test_a_replica_that_fails_to_become_healthy_is_reported(default, api):
+    # on_error: the provider only says "container failed to be in healthy state"
+    for container in api:
+        assert container["on_error_hooks"] == ["library-report-unhealthy-api-replica"]
+    others = [r for r in default["resources"] if r["on_error_hooks"] and r not in api]
+    assert others == []
+
+
+def test_the_unhealthy_report_gives_the_last_health_check_and_log(infra_health_report):
+    inspected = {
+        "Name": "/api-0-abc",
+        "RestartCount": 2,
+        "State": {
+            "Status": "running",
+            "Health": {
+                "Status": "unhealthy",
+                "Log": [
+                    {"ExitCode": 1, "Output": "older"},
+                    {"ExitCode": 1, "Output": "urllib.error.URLError: <urlopen error [Errno 111] Connection refused>"},
+                ],
+            },
+        },
+    }
+    report = infra_health_report.unhealthy_report(inspected, "ImportError: broken\n")
+    assert "api-0-abc is unhealthy (restarted 2 times)" in report
+    assert "exit code 1:\nurllib.error.URLError" in report and "older" not in report
+    assert report.endswith("Last log lines:\nImportError: broken")

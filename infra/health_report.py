@@ -1,0 +1,63 @@
+"""Say why a new API replica failed to become healthy (an `on_error` hook).
+
+The provider's own error is only "container failed to be in healthy state".
+When a replica's create fails, this hook finds the container on the engine
+(by the replica's labels) and logs its last health-check output and log
+lines, then lets the failure stand: it never asks the engine to retry
+(docs/deploy.md, "Updates and their cost").
+"""
+
+from __future__ import annotations
+
+import pulumi
+from drain_hook import docker_client
+from labels import MIGRATED_IMAGE, REPLICA
+
+#: With the stack's labels, what tells the new replica from the one it replaces.
+IDENTIFYING_LABELS = (REPLICA, MIGRATED_IMAGE)
+HOOK_NAME = "library-report-unhealthy-api-replica"
+#: How much of the health-check output and of the container's log to show.
+OUTPUT_CHARS = 1500
+LOG_LINES = 20
+
+
+def unhealthy_report(container: dict, logs: str) -> str:
+    """What to tell the user about a replica that did not become healthy (from `docker inspect`)."""
+    state = container.get("State") or {}
+    health = state.get("Health") or {}
+    probes = health.get("Log") or []
+    last = probes[-1] if probes else {}
+    output = str(last.get("Output") or "").strip()[-OUTPUT_CHARS:] or "(no health check has run)"
+    return (
+        f"API replica {container.get('Name', '').lstrip('/')} is {health.get('Status') or state.get('Status')} "
+        f"(restarted {container.get('RestartCount', 0)} times). Last health check, exit code "
+        f"{last.get('ExitCode', '-')}:\n{output}\nLast log lines:\n{logs.rstrip() or '(none)'}"
+    )
+
+
+def make_health_report_hook(*, docker_host: str | None, stack_labels: dict[str, str]) -> pulumi.ErrorHook:
+    """The named on_error hook for the API replicas (one per program)."""
+
+    def report_unhealthy(args: pulumi.ErrorHookArgs) -> bool:
+        if args.failed_operation != "create":
+            return False
+        labels = {item["label"]: item["value"] for item in (args.new_inputs or {}).get("labels") or []}
+        try:
+            client = docker_client(docker_host)
+            if args.id:
+                found = [client.api.inspect_container(args.id)]
+            else:
+                # this replica of this image: not the healthy one it was to replace
+                wanted = {**stack_labels, **{k: v for k, v in labels.items() if k in IDENTIFYING_LABELS}}
+                filters = {"label": [f"{k}={v}" for k, v in wanted.items()]}
+                candidates = client.api.containers(all=True, filters=filters)
+                found = [client.api.inspect_container(c["Id"]) for c in candidates[:1]]  # newest first
+            for container in found:
+                logs = client.api.logs(container["Id"], tail=LOG_LINES).decode("utf-8", "replace")
+                pulumi.log.error(unhealthy_report(container, logs))
+        except Exception as error:  # noqa: BLE001 - a report only: never mask the failure itself
+            reason = f"{type(error).__name__}: {error}"
+            pulumi.log.warn(f"{args.name}: could not read the failed replica's health ({reason})")
+        return False  # do not retry: the same image would fail the same way
+
+    return pulumi.ErrorHook(HOOK_NAME, report_unhealthy)
