@@ -40,8 +40,8 @@ class Database(pulumi.ComponentResource):
     #: What the migration and the API wait for.
     container: docker.Container
     volume_name: pulumi.Output[str]
-    #: postgres://user:password@db:5432/name (secret). Its host resolves only
-    #: once the server is healthy: consumers get a data dependency on it.
+    #: postgres://user:password@db:5432/name (secret). Consumers must also
+    #: depend on `container`, which is created once the server is healthy.
     url: pulumi.Output[str]
 
     def __init__(
@@ -101,10 +101,13 @@ class Database(pulumi.ComponentResource):
         )
 
         self.volume_name = volume.name
-        host = self.container.name.apply(lambda _: DB_ALIAS)
+        # The host is the network alias, not a value read from the container:
+        # consumers order themselves after it with depends_on. A data dependency
+        # would make the engine, which replaces this named container
+        # delete-before-replace, delete and recreate every consumer first (the
+        # API replicas, a full outage) whenever the server is replaced
+        # (pulumi engine pkg/resource/deploy/step_generator.go: calculateDependentReplacements).
         self.url = pulumi.Output.secret(
-            pulumi.Output.format("postgres://{0}:{1}@{2}:{3}/{4}", DB_USER, secret_password, host, DB_PORT, DB_NAME)
+            pulumi.Output.format("postgres://{0}:{1}@{2}:{3}/{4}", DB_USER, secret_password, DB_ALIAS, DB_PORT, DB_NAME)
         )
-        self.register_outputs(
-            {"container_name": self.container.name, "volume_name": self.volume_name, "host": host, "url": self.url}
-        )
+        self.register_outputs({"container_name": self.container.name, "volume_name": self.volume_name, "url": self.url})

@@ -278,10 +278,14 @@ def test_migration_is_replaced_create_before_delete(migration):
     assert migration["delete_before_replace"] is False
 
 
-def test_migration_runs_only_after_the_database_is_healthy(migration, db):
-    # ordering and data flow: DATABASE_URL is built from the db container's outputs
+def test_migration_runs_only_after_the_database_is_healthy(migration, db, api):
+    # ordering: created only once the server is healthy (wait + healthcheck)...
     assert db["urn"] in migration["dependencies"]
-    assert db["urn"] in migration["property_dependencies"]["envs"]
+    # ... but no data dependency: the db container is replaced delete-before-replace,
+    # and the engine would then delete every consumer whose inputs come from it first
+    for consumer in [migration, *api]:
+        assert db["urn"] in consumer["dependencies"]
+        assert all(db["urn"] not in urns for urns in consumer["property_dependencies"].values()), consumer["name"]
     assert db["inputs"]["wait"] is True
 
 
