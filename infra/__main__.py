@@ -51,6 +51,7 @@ migrations = Migrations(
     network_name=network.name,
     envs=envs,
     memory_mb=settings.api_memory_mb,
+    docker_host=settings.docker_host,
     database_container=database.container,
 )
 api = Api(

@@ -16,6 +16,7 @@ from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop,
 from drain_hook import make_drain_hook
 from health_report import make_health_report_hook
 from labels import MIGRATED_IMAGE, REPLICA, StackNames
+from sweep_hook import make_sweep_hook
 
 #: The image's own HEALTHCHECK runs the same probe (a unit test keeps the Dockerfile in step).
 HEALTHCHECK = [
@@ -57,6 +58,14 @@ class Api(pulumi.ComponentResource):
         drain = make_drain_hook(docker_host=docker_host, port=APP_PORT, labels=names.label_dict("api-drain"))
         # When one does not become healthy, say why (its last health check).
         report = make_health_report_hook(docker_host=docker_host, stack_labels=names.label_dict("api"))
+        # Once one is healthy, the container it replaces (and any an interrupted update left) goes.
+        sweep = make_sweep_hook(
+            role="api",
+            docker_host=docker_host,
+            stack_labels=names.label_dict("api"),
+            drain_port=APP_PORT,
+            drain_labels=names.label_dict("api-drain"),
+        )
         self.containers = [
             docker.Container(
                 f"{name}-{index}",
@@ -77,7 +86,7 @@ class Api(pulumi.ComponentResource):
                     depends_on=depends_on,
                     delete_before_replace=False,  # create-before-delete: see the module docstring
                     replace_on_changes=list(REPLACE_ON_CHANGES),
-                    hooks=pulumi.ResourceHookBinding(before_delete=[drain], on_error=[report]),
+                    hooks=pulumi.ResourceHookBinding(after_create=[sweep], before_delete=[drain], on_error=[report]),
                 ),
             )
             for index in range(replicas)

@@ -19,6 +19,7 @@ import pulumi_docker as docker
 from app_env import APP_USER
 from container_parts import REPLACE_ON_CHANGES, hardening, memory_limit
 from labels import StackNames
+from sweep_hook import make_sweep_hook
 
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 #: The end of the migration log is what explains a failure; keep it bounded.
@@ -102,11 +103,20 @@ class Migrations(pulumi.ComponentResource):
         network_name: pulumi.Input[str],
         envs: list[pulumi.Input[str]],
         memory_mb: int,
+        docker_host: str | None,
         database_container: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:Migrations", name, None, opts)
         image_ref = pulumi.Output.from_input(image_ref)
+        # Once it ran, earlier runs (and any an interrupted update left) go.
+        sweep = make_sweep_hook(
+            role="migrate",
+            docker_host=docker_host,
+            stack_labels=names.label_dict("migrate"),
+            drain_port=None,
+            drain_labels={},
+        )
         self.container = docker.Container(
             f"{name}-run",
             # No name: auto-named, a new one per replacement. Any change of its
@@ -133,6 +143,7 @@ class Migrations(pulumi.ComponentResource):
                 # an input) before the migration, i.e. an outage on every code deployment.
                 delete_before_replace=False,
                 replace_on_changes=list(REPLACE_ON_CHANGES),
+                hooks=pulumi.ResourceHookBinding(after_create=[sweep]),
             ),
         )
         check = MigrationCheck(

@@ -127,6 +127,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "protect": request.protect if request.HasField("protect") else None,
                 "before_delete_hooks": list(request.hooks.before_delete),
                 "on_error_hooks": list(request.hooks.on_error),
+                "after_create_hooks": list(request.hooks.after_create),
             }
         )
         return response

@@ -21,7 +21,7 @@ import docker
 import docker.errors
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-from .resources import container, image, network, provider, random, remote_image, volume
+from .resources import container, dynamic, image, network, provider, random, remote_image, volume
 from .state import BEFORE_DELETE_LABEL, GRACE_LABEL, RUN_LABEL, URN_LABEL, RunState
 from .values import RealizeError, plain
 
@@ -41,6 +41,7 @@ HANDLERS: dict[str, Handler] = {
     "random:index/randomId:RandomId": random.remembered(random.id_),
     "random:index/randomInteger:RandomInteger": random.remembered(random.integer),
     "random:index/randomUuid:RandomUuid": random.remembered(random.uuid_),
+    "pulumi-python:dynamic:Resource": dynamic.realize,
     "pulumi:providers:docker": provider.realize,
     "pulumi:providers:random": provider.realize,
 }

@@ -50,8 +50,8 @@ class LiveStack:
     def config(self, **extra: Any) -> dict[str, Any]:
         return {"library:hostPort": self.host_port, "library:apiReplicas": self.replicas, **extra}
 
-    def deploy(self, **extra_config: Any) -> Outputs:
-        outputs = deploy(self.stack, self.run_id, self.config(**extra_config), repo_dir=str(self.repo))
+    def deploy(self, secrets: dict[str, Any] | None = None, **extra_config: Any) -> Outputs:
+        outputs = deploy(self.stack, self.run_id, self.config(**extra_config), repo_dir=str(self.repo), secrets=secrets)
         self.deployments.append(outputs)
         return outputs
 

@@ -17,109 +17,18 @@ one client address, and a 429 would not be a deployment's fault.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
 
 import pytest
-import requests
 
 from tests.live.conftest import NO_THROTTLING, all_books, http, isbn13
-from tests.live.traffic import LoopbackSession
+from tests.live.traffic import CLIENTS, ContinuousLoad, LoadResult
 
 pytestmark = pytest.mark.live
 
 TEMPLATE = "app/books/templates/books/book_list.html"
-CLIENTS = 3
-#: Upper bound of any load run (a deployment takes well under a minute here).
-LOAD_MAX_SECONDS = 300
 #: Load before and after the deployment, so that both edges are covered.
 SETTLE_SECONDS = 2.0
-
-
-@dataclass
-class LoadResult:
-    requests: int = 0
-    failures: list[str] = field(default_factory=list)
-    created_ids: list[int] = field(default_factory=list)
-    marker_first_seen_s: float | None = None
-    seconds: float = 0.0
-    slowest_s: float = 0.0  # the longest request: what routing around a draining replica costs
-
-
-class ContinuousLoad:
-    """`clients` threads sending reads and writes through the proxy until
-    stopped (or LOAD_MAX_SECONDS): list, create, read back, website page.
-    Any connection error or unexpected status is a failure."""
-
-    def __init__(self, base_url: str, token: str, clients: int = CLIENTS, marker: str | None = None):
-        self.base_url, self.token, self.clients, self.marker = base_url, token, clients, marker
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self.result = LoadResult()
-        self._started = 0.0
-
-    def start(self) -> ContinuousLoad:
-        self._started = time.monotonic()
-        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> LoadResult:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-        self.result.seconds = time.monotonic() - self._started
-        return self.result
-
-    def _record(self, what: str, response: requests.Response | None, expected: int, error: str = "") -> bool:
-        with self._lock:
-            self.result.requests += 1
-            if response is None or response.status_code != expected:
-                detail = error or f"{response.status_code} {response.text[:200]!r}"
-                self.result.failures.append(f"{time.monotonic() - self._started:.1f}s {what}: {detail}")
-                return False
-        return True
-
-    def _call(self, session: requests.Session, what: str, method: str, path: str, expected: int, **kwargs):
-        started = time.monotonic()
-        try:
-            response = session.request(method, f"{self.base_url}{path}", **kwargs)
-        except requests.RequestException as e:
-            self._record(what, None, expected, f"{type(e).__name__}: {e}")
-            return None
-        finally:
-            with self._lock:
-                self.result.slowest_s = max(self.result.slowest_s, time.monotonic() - started)
-        return response if self._record(what, response, expected) else None
-
-    def _client(self, client: int) -> None:
-        session = LoopbackSession(self.token)
-        deadline = self._started + LOAD_MAX_SECONDS
-        last_id, n = None, 0
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            step = n % 4
-            if step == 0:
-                self._call(session, "list", "GET", "api/books/?page_size=5", 200)
-            elif step == 1:
-                book = {"title": f"Load {client}-{n}", "author": "Zero Downtime", "isbn": isbn13(f"979{client}{n:08d}")}
-                created = self._call(session, "create", "POST", "api/books/", 201, json=book)
-                if created is not None:
-                    last_id = created.json()["id"]
-                    with self._lock:
-                        self.result.created_ids.append(last_id)
-            elif step == 2 and last_id is not None:
-                self._call(session, "read", "GET", f"api/books/{last_id}/", 200)
-            elif step == 3:
-                page = self._call(session, "page", "GET", "", 200)
-                if page is not None and self.marker and self.marker in page.text:
-                    with self._lock:
-                        if self.result.marker_first_seen_s is None:
-                            self.result.marker_first_seen_s = time.monotonic() - self._started
-            n += 1
-        session.close()
 
 
 def change_the_code(repo) -> str:

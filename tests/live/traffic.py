@@ -20,19 +20,22 @@ import requests
 
 from tests.live.conftest import HTTP_TIMEOUT, isbn13
 
-LOOPBACK_PREFIX = "http://127.0.0.1:"
+#: The published ports are on the loopback interface (a stack may serve HTTPS, or bind ::1).
+LOOPBACK_PREFIXES = ("http://127.0.0.1:", "https://127.0.0.1:", "http://[::1]:", "https://[::1]:")
 
 
 class LoopbackSession(requests.Session):
-    """A keep-alive session that refuses any URL but the published loopback ports."""
+    """A keep-alive session that refuses any URL but the published loopback ports.
+    HTTPS is not verified: the live stacks use throwaway self-signed certificates."""
 
     def __init__(self, token: str | None = None):
         super().__init__()
         if token:
             self.headers["Authorization"] = f"Token {token}"
+        self.verify = False
 
     def request(self, method, url, **kwargs):  # noqa: D102 - requests' signature
-        assert str(url).startswith(LOOPBACK_PREFIX), f"live traffic goes to 127.0.0.1 only, not {url}"
+        assert str(url).startswith(LOOPBACK_PREFIXES), f"live traffic goes to the loopback only, not {url}"
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
         kwargs.setdefault("allow_redirects", False)
         return super().request(method, url, **kwargs)
@@ -205,3 +208,145 @@ def gunicorn_capacity(api_containers) -> int:
         env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"] or [])
         total += int(env.get("GUNICORN_WORKERS", 2)) * int(env.get("GUNICORN_THREADS", 4))
     return total
+
+
+# --- continuous traffic during a deployment ------------------------------------------
+
+CLIENTS = 3
+#: Upper bound of any load run (a deployment takes well under a minute here).
+LOAD_MAX_SECONDS = 300
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+    marker_first_seen_s: float | None = None
+    seconds: float = 0.0
+    slowest_s: float = 0.0  # the longest request: what routing around a draining replica costs
+
+
+class ContinuousLoad:
+    """`clients` threads sending reads and writes through the proxy until
+    stopped (or LOAD_MAX_SECONDS): list, create, read back, website page.
+    Any connection error or unexpected status is a failure."""
+
+    def __init__(self, base_url: str, token: str, clients: int = CLIENTS, marker: str | None = None, seed: int = 0):
+        """`seed` (0-99) keeps the ISBNs of several loads on one stack apart."""
+        self.base_url, self.token, self.clients, self.marker, self.seed = base_url, token, clients, marker, seed
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.result = LoadResult()
+        self._started = 0.0
+
+    def start(self) -> ContinuousLoad:
+        self._started = time.monotonic()
+        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> LoadResult:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+        self.result.seconds = time.monotonic() - self._started
+        return self.result
+
+    def _record(self, what: str, response: requests.Response | None, expected: int, error: str = "") -> bool:
+        with self._lock:
+            self.result.requests += 1
+            if response is None or response.status_code != expected:
+                detail = error or f"{response.status_code} {response.text[:200]!r}"
+                self.result.failures.append(f"{time.monotonic() - self._started:.1f}s {what}: {detail}")
+                return False
+        return True
+
+    def _call(self, session: requests.Session, what: str, method: str, path: str, expected: int, **kwargs):
+        started = time.monotonic()
+        try:
+            response = session.request(method, f"{self.base_url}{path}", **kwargs)
+        except requests.RequestException as e:
+            self._record(what, None, expected, f"{type(e).__name__}: {e}")
+            return None
+        finally:
+            with self._lock:
+                self.result.slowest_s = max(self.result.slowest_s, time.monotonic() - started)
+        return response if self._record(what, response, expected) else None
+
+    def _client(self, client: int) -> None:
+        session = LoopbackSession(self.token)
+        deadline = self._started + LOAD_MAX_SECONDS
+        last_id, n = None, 0
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            step = n % 4
+            if step == 0:
+                self._call(session, "list", "GET", "api/books/?page_size=5", 200)
+            elif step == 1:
+                book = {
+                    "title": f"Load {client}-{n}",
+                    "author": "Zero Downtime",
+                    "isbn": isbn13(f"979{self.seed % 100:02d}{client}{n:06d}"),
+                }
+                created = self._call(session, "create", "POST", "api/books/", 201, json=book)
+                if created is not None:
+                    last_id = created.json()["id"]
+                    with self._lock:
+                        self.result.created_ids.append(last_id)
+            elif step == 2 and last_id is not None:
+                self._call(session, "read", "GET", f"api/books/{last_id}/", 200)
+            elif step == 3:
+                page = self._call(session, "page", "GET", "", 200)
+                if page is not None and self.marker and self.marker in page.text:
+                    with self._lock:
+                        if self.result.marker_first_seen_s is None:
+                            self.result.marker_first_seen_s = time.monotonic() - self._started
+            n += 1
+        session.close()
+
+
+class GapProbe:
+    """Measures what a user sees while the proxy itself is replaced: every
+    PROBE_INTERVAL_S, a read of the book list at the URLs `urls()` names (the old
+    and the new address when the port, address or scheme change); the longest
+    stretch without any successful answer is the gap."""
+
+    PROBE_INTERVAL_S = 0.05
+
+    def __init__(self, urls: Callable[[], list[str]]):
+        self.urls = urls
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.probes = 0
+        self.longest_gap_s = 0.0
+
+    def start(self) -> GapProbe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        return self.longest_gap_s
+
+    def _answers(self, session: requests.Session) -> bool:
+        for base in self.urls():
+            try:
+                if session.get(f"{base}api/books/?page_size=1", timeout=2).status_code == 200:
+                    return True
+            except requests.RequestException:
+                continue
+        return False
+
+    def _run(self) -> None:
+        last_ok = time.monotonic()
+        with LoopbackSession() as session:
+            while not self._stop.is_set():
+                self.probes += 1
+                now = time.monotonic()
+                if self._answers(session):
+                    last_ok = now
+                self.longest_gap_s = max(self.longest_gap_s, now - last_ok)
+                time.sleep(self.PROBE_INTERVAL_S)

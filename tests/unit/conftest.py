@@ -103,6 +103,11 @@ def infra_health_report():
 
 
 @pytest.fixture(scope="session")
+def infra_sweep_hook():
+    return load_infra_module("sweep_hook")
+
+
+@pytest.fixture(scope="session")
 def infra_migrations():
     return load_infra_module("migrations")
 

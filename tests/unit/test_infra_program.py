@@ -732,3 +732,23 @@ def test_the_unhealthy_report_gives_the_last_health_check_and_log(infra_health_r
     assert "api-0-abc is unhealthy (restarted 2 times)" in report
     assert "exit code 1:\nurllib.error.URLError" in report and "older" not in report
     assert report.endswith("Last log lines:\nImportError: broken")
+
+
+def test_a_new_replica_or_migration_run_sweeps_the_containers_it_replaces(default, api, migration, infra_sweep_hook):
+    # after_create: what an interrupted update left (the engine forgets it) goes too.
+    for container in api:
+        assert container["after_create_hooks"] == ["library-sweep-api"]
+    assert migration["after_create_hooks"] == ["library-sweep-migrate"]
+    others = [r["name"] for r in default["resources"] if r["after_create_hooks"] and r not in [*api, migration]]
+    assert others == []
+    labels = {"org.library.project": "library", "org.library.stack": "dev", "org.library.component": "api"}
+    # one replica index: scaling in or out never sweeps the other replicas
+    assert infra_sweep_hook.stray_filters(labels, "1") == {
+        "label": [
+            "org.library.component=api",
+            "org.library.project=library",
+            "org.library.replica=1",
+            "org.library.stack=dev",
+        ]
+    }
+    assert "org.library.replica=1" not in infra_sweep_hook.stray_filters(labels, None)["label"]

@@ -309,7 +309,7 @@ def _limits(name: str, what: str, i: dict[str, Any]) -> dict[str, Any]:
     def mb(key: str) -> int | None:
         return as_int(i[key], f"{what} {key}") * 1024 * 1024 if i.get(key) else None
 
-    memswap = i.get("memorySwap")
+    memswap = as_int(i["memorySwap"], f"{what} memorySwap") if i.get("memorySwap") is not None else None
     ulimits = []
     for u in i.get("ulimits") or []:
         check_keys("Container", name, u, {"name", "soft", "hard"}, "ulimits")
