@@ -62,7 +62,7 @@ api = Api(
     envs=envs,
     memory_mb=settings.api_memory_mb,
     cpus=settings.api_cpus,
-    docker_host=settings.docker_host,
+    engine=settings.engine,
     migrated_image=migrations.checked,
     depends_on=[database.container, migrations.container],
 )

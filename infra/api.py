@@ -13,6 +13,7 @@ import pulumi
 import pulumi_docker as docker
 from app_env import API_STOP_TIMEOUT_SECONDS, APP_PORT, APP_USER
 from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, healthcheck
+from docker_engine import Engine
 from drain_hook import make_drain_hook
 from labels import StackNames
 
@@ -46,14 +47,14 @@ class Api(pulumi.ComponentResource):
         envs: list[pulumi.Input[str]],
         memory_mb: int,
         cpus: float,
-        docker_host: str | None,
+        engine: Engine,
         migrated_image: pulumi.Input[str],
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:Api", name, None, opts)
         # Before Pulumi deletes a replica (replaced, or fewer replicas), drain it.
-        drain = make_drain_hook(docker_host=docker_host, port=APP_PORT, labels=names.label_dict("api-drain"))
+        drain = make_drain_hook(engine=engine, port=APP_PORT, labels=names.label_dict("api-drain"))
         self.containers = [
             docker.Container(
                 f"{name}-{index}",
