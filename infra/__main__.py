@@ -35,6 +35,8 @@ image = AppImage(
     stack=settings.stack,
     base_image=settings.python_image,
     api_image=settings.api_image,
+    platform=settings.platform,
+    engine=settings.engine,
 )
 secrets = AppSecrets("app-secrets")
 envs = app_envs(

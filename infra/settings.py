@@ -219,6 +219,14 @@ class Settings:
         parsers.rate,
         "The same per authenticated user (token or session), `off` for none. Sets `API_THROTTLE_USER`.",
     )
+    platform: str | None = key(
+        "platform",
+        "",
+        parsers.platform,
+        "Platform the service image is built for: empty = the Docker engine's own (asked from the engine the "
+        "provider deploys to), or one of " + ", ".join(f"`{p}`" for p in parsers.PLATFORMS) + " (the engine "
+        "must be able to run it). docs/deploy.md, Remote Docker hosts.",
+    )
     #: The provider's `docker:host` (None: DOCKER_HOST or the local socket).
     docker_host: str | None = None
     #: How the provider reaches the engine (docker: keys and their environment fallbacks), resolved.
