@@ -33,7 +33,7 @@ from parsers import DOCKER_HOST_SCHEMES
 
 #: The provider's default host on Linux: TF internal/provider/provider.go:55, PD provider/resources.go:48.
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-#: The files the provider reads in a certPath directory: TF internal/provider/config.go:153-155.
+#: The files the provider reads in a certPath directory: TF internal/provider/config.go:153-157.
 CERT_PATH_FILES = ("ca.pem", "cert.pem", "key.pem")
 #: config key (docker: namespace) -> environment variable the provider falls back to when the key is unset:
 #: TF internal/provider/provider.go:48-101 (DefaultFunc of host, context, ssh_opts, *_material, cert_path).
@@ -320,7 +320,7 @@ def client_arguments(engine: Engine, tls_dir: str | None) -> dict[str, Any]:
     args: dict[str, Any] = {"base_url": engine.host, "version": "auto"}
     if engine.transport == "tls-material":
         assert tls_dir is not None
-        # Client certificate, and the server verified against caMaterial: TF config.go:60-82, PD image.go:1092-1112.
+        # Client certificate, and the server verified against caMaterial: TF config.go:63-82, PD image.go:1092-1112.
         args["tls"] = docker.tls.TLSConfig(
             client_cert=(os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem")),
             ca_cert=os.path.join(tls_dir, "ca.pem"),
@@ -377,7 +377,7 @@ def _pin_verification(client: Any) -> Any:
     """Verify the engine against the CA of its settings only. requests lets REQUESTS_CA_BUNDLE and
     CURL_CA_BUNDLE replace a session's CA file (Session.merge_environment_settings); the provider's
     TLS client trusts only that CA (TF config.go:75-80, docker's WithTLSClientConfig). Proxies from
-    the environment still apply, as in the provider (http.ProxyFromEnvironment, TF config.go:100)."""
+    the environment still apply, as in the provider (http.ProxyFromEnvironment, TF config.go:101)."""
     api = client.api
     merge = api.merge_environment_settings
 
