@@ -35,6 +35,8 @@ image = AppImage(
     stack=settings.stack,
     base_image=settings.python_image,
     api_image=settings.api_image,
+    platform=settings.platform,
+    engine=settings.engine,
 )
 secrets = AppSecrets("app-secrets")
 envs = app_envs(
@@ -51,7 +53,7 @@ migrations = Migrations(
     network_name=network.name,
     envs=envs,
     memory_mb=settings.api_memory_mb,
-    docker_host=settings.docker_host,
+    engine=settings.engine,
     database_container=database.container,
 )
 api = Api(
@@ -63,7 +65,7 @@ api = Api(
     envs=envs,
     memory_mb=settings.api_memory_mb,
     cpus=settings.api_cpus,
-    docker_host=settings.docker_host,
+    engine=settings.engine,
     migrated_image=migrations.checked,
     depends_on=[database.container, migrations.container],
 )

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_docker as docker
 from app_env import API_STOP_TIMEOUT_SECONDS, APP_PORT, APP_USER
 from container_parts import LOGGING, REPLACE_ON_CHANGES, RESTART, graceful_stop, hardening, health_gate, memory_limit
+from docker_engine import Engine
 from drain_hook import make_drain_hook
 from health_report import make_health_report_hook
 from labels import MIGRATED_IMAGE, REPLICA, StackNames
@@ -48,20 +49,20 @@ class Api(pulumi.ComponentResource):
         envs: list[pulumi.Input[str]],
         memory_mb: int,
         cpus: float,
-        docker_host: str | None,
+        engine: Engine,
         migrated_image: pulumi.Input[str],
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:Api", name, None, opts)
         # Before Pulumi deletes a replica (replaced, or fewer replicas), drain it.
-        drain = make_drain_hook(docker_host=docker_host, port=APP_PORT, labels=names.label_dict("api-drain"))
+        drain = make_drain_hook(engine=engine, port=APP_PORT, labels=names.label_dict("api-drain"))
         # When one does not become healthy, say why (its last health check).
-        report = make_health_report_hook(docker_host=docker_host, stack_labels=names.label_dict("api"))
+        report = make_health_report_hook(engine=engine, stack_labels=names.label_dict("api"))
         # Once one is healthy, the container it replaces (and any an interrupted update left) goes.
         sweep = make_sweep_hook(
             role="api",
-            docker_host=docker_host,
+            engine=engine,
             stack_labels=names.label_dict("api"),
             drain_port=APP_PORT,
             drain_labels=names.label_dict("api-drain"),

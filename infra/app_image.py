@@ -5,15 +5,59 @@ containers run its id (`repo_digest`), so a new build replaces them while the
 tag would look unchanged; `apiImage` runs a given image instead, for
 rollbacks (docs/deploy.md, "Rolling back"). Paths are relative to infra/,
 the program's working directory.
+
+The build is for the engine's platform, not this machine's (left alone,
+pulumi-docker builds for the platform of the machine running pulumi:
+provider/provider.go Check, `runtime.GOARCH`): `platform` when set, else the
+platform the engine itself reports, asked through the provider's connection
+(docker_engine.py). A preview that cannot ask leaves it unknown; an update
+that cannot ask warns and lets the provider choose (the build then fails on
+the same unreachable engine, and `destroy --run-program` goes on).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_docker as docker
+from docker_engine import Engine, engine_client, engine_platform
 
 BUILD_CONTEXT = ".."
 DOCKERFILE = "../Dockerfile"
+PROBE_TIMEOUT_SECONDS = 30
+
+
+def ask_engine_platform(engine: Engine, client_for=engine_client) -> str:
+    """The engine's own platform (`linux/amd64`...); raises what the connection raised."""
+    with client_for(engine, PROBE_TIMEOUT_SECONDS) as client:
+        return engine_platform(client)
+
+
+def probe_platform(engine: Engine, *, dry_run: bool, client_for=engine_client, log=pulumi.log) -> Any:
+    """The engine's platform; when the engine cannot be asked: UNKNOWN in a preview, else None (the
+    provider chooses), each with a warning. Never raises (see the module docstring)."""
+    try:
+        found = ask_engine_platform(engine, client_for)
+    except Exception as error:  # noqa: BLE001 - a preview or a destroy must not fail on it
+        what = f"could not ask the Docker engine at {engine.host} for its platform ({type(error).__name__}: {error})"
+        if dry_run:
+            log.warn(f"{what}; the image's platform stays unknown until `pulumi up` asks again")
+            return pulumi.UNKNOWN
+        log.warn(
+            f"{what}; the provider builds for the platform of the machine running pulumi instead. Set "
+            "`library:platform` to choose"
+        )
+        return None
+    log.info(f"building the service image for {found}, the platform of the Docker engine at {engine.host}")
+    return found
+
+
+def build_platform(platform: str | None, engine: Engine) -> pulumi.Output:
+    """`platform` when set (the engine is not asked), else the engine's platform (probe_platform)."""
+    if platform:
+        return pulumi.Output.from_input(platform)
+    return pulumi.Output.from_input(None).apply(lambda _: probe_platform(engine, dry_run=pulumi.runtime.is_dry_run()))
 
 
 class AppImage(pulumi.ComponentResource):
@@ -32,6 +76,8 @@ class AppImage(pulumi.ComponentResource):
         stack: str,
         base_image: str,
         api_image: str | None,
+        platform: str | None,
+        engine: Engine,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:AppImage", name, None, opts)
@@ -48,6 +94,7 @@ class AppImage(pulumi.ComponentResource):
                 dockerfile=DOCKERFILE,
                 # LIBRARY_*: the image's own labels (docker.Image has no labels input).
                 args={"BASE_IMAGE": base_image, "LIBRARY_PROJECT": project, "LIBRARY_STACK": stack},
+                platform=build_platform(platform, engine),
             ),
             skip_push=True,
             opts=pulumi.ResourceOptions(parent=self),

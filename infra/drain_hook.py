@@ -3,8 +3,10 @@
 A short-lived helper container (the replica's image, in its network and PID
 namespaces, with exactly the capabilities listed below) makes the replica
 drop new connections and serve the ones it has (app/core/draining.py), on the
-engine the provider deploys to. A replica that cannot be drained is still
-deleted, with a warning (docs/deploy.md, "Zero-downtime deployments").
+engine the provider deploys to, reached exactly as the provider reaches it
+(docker_engine.py: docker:host, docker:context, docker:sshOpts, the TLS
+settings and their environment fallbacks). A replica that cannot be drained
+is still deleted, with a warning (docs/deploy.md, "Zero-downtime deployments").
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 
 import pulumi
+from docker_engine import Engine, engine_client
 
 #: What the helper needs, and nothing more (see the module docstring).
 HELPER_CAPABILITIES = ["NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"]
@@ -37,17 +40,6 @@ def helper_container_args(replica_id: str, image: str, port: int, labels: dict[s
     }
 
 
-def docker_client(docker_host: str | None):
-    """A Docker SDK client for the engine the provider deploys to."""
-    import docker
-
-    if not docker_host:
-        return docker.from_env(timeout=HELPER_TIMEOUT_SECONDS)
-    return docker.DockerClient(
-        base_url=docker_host, use_ssh_client=docker_host.startswith("ssh://"), timeout=HELPER_TIMEOUT_SECONDS
-    )
-
-
 def drain_replica(client, replica_id: str, image: str, port: int, labels: dict[str, str]) -> dict:
     """Run the helper against a running replica; return its JSON report.
     Raises RuntimeError with the helper's output if it did not drain."""
@@ -67,7 +59,7 @@ def drain_replica(client, replica_id: str, image: str, port: int, labels: dict[s
     return report
 
 
-def make_drain_hook(*, docker_host: str | None, port: int, labels: dict[str, str]) -> pulumi.ResourceHook:
+def make_drain_hook(*, engine: Engine, port: int, labels: dict[str, str]) -> pulumi.ResourceHook:
     """The named before_delete hook for the API replicas (one per program)."""
 
     def drain_before_delete(args: pulumi.ResourceHookArgs) -> None:
@@ -78,11 +70,11 @@ def make_drain_hook(*, docker_host: str | None, port: int, labels: dict[str, str
             pulumi.log.warn(f"{what}: not drained before deletion (no container id or image in its state)")
             return
         try:
-            client = docker_client(docker_host)
-            running = client.containers.list(filters={"id": args.id, "status": "running"})
-            if not running:
-                return  # gone or stopped: nothing listens, nothing to drain
-            report = drain_replica(client, args.id, image, port, labels)
+            with engine_client(engine, HELPER_TIMEOUT_SECONDS) as client:
+                running = client.containers.list(filters={"id": args.id, "status": "running"})
+                if not running:
+                    return  # gone or stopped: nothing listens, nothing to drain
+                report = drain_replica(client, args.id, image, port, labels)
             pulumi.log.info(f"{what}: drained in {report.get('seconds')} s before deletion")
         except Exception as error:  # noqa: BLE001 - never block a deletion, say why instead
             pulumi.log.warn(

@@ -18,6 +18,7 @@ import pulumi.dynamic
 import pulumi_docker as docker
 from app_env import APP_USER
 from container_parts import REPLACE_ON_CHANGES, hardening, memory_limit
+from docker_engine import Engine
 from labels import StackNames
 from sweep_hook import make_sweep_hook
 
@@ -103,7 +104,7 @@ class Migrations(pulumi.ComponentResource):
         network_name: pulumi.Input[str],
         envs: list[pulumi.Input[str]],
         memory_mb: int,
-        docker_host: str | None,
+        engine: Engine,
         database_container: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -112,7 +113,7 @@ class Migrations(pulumi.ComponentResource):
         # Once it ran, earlier runs (and any an interrupted update left) go.
         sweep = make_sweep_hook(
             role="migrate",
-            docker_host=docker_host,
+            engine=engine,
             stack_labels=names.label_dict("migrate"),
             drain_port=None,
             drain_labels={},

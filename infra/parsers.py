@@ -20,6 +20,8 @@ DOCKER_HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
 #: DRF's rate periods (the app's API_THROTTLE_ANON/USER), and the value that turns a throttle off.
 THROTTLE_PERIODS = ("second", "minute", "hour", "day")
 THROTTLE_OFF = "off"
+#: Platforms the service image can be built for (`platform`): Debian bookworm's, on which the base images exist.
+PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x")
 #: A host name or Django ALLOWED_HOSTS pattern: "*", ".example.com", "a.b", "[::1]".
 _ALLOWED_HOST = re.compile(r"^(?:\*|\.?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$")
 _PEM_KEY = re.compile(r"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+-----END \1-----", re.S)
@@ -178,5 +180,17 @@ def docker_host(raw: str, ctx: Context) -> str:
         raise Invalid(
             f"must start with one of {', '.join(DOCKER_HOST_SCHEMES)} and name a socket or host "
             f"(e.g. unix:///var/run/docker.sock, ssh://deploy@host), got {raw!r}"
+        )
+    return text
+
+
+def platform(raw: str, ctx: Context) -> str | None:
+    """Empty (None: the Docker engine's own platform), or one of PLATFORMS."""
+    text = raw.strip()
+    if not text:
+        return None
+    if text not in PLATFORMS:
+        raise Invalid(
+            f"must be empty (build for the Docker engine's own platform) or one of {', '.join(PLATFORMS)}, got {raw!r}"
         )
     return text

@@ -18,6 +18,7 @@ from typing import Any
 
 import parsers
 import pulumi
+from docker_engine import ENV_FALLBACKS, Engine, resolve_engine
 from parsers import Context, Invalid, Parser
 
 #: Project config namespace (the `name:` of Pulumi.yaml).
@@ -218,8 +219,18 @@ class Settings:
         parsers.rate,
         "The same per authenticated user (token or session), `off` for none. Sets `API_THROTTLE_USER`.",
     )
+    platform: str | None = key(
+        "platform",
+        "",
+        parsers.platform,
+        "Platform the service image is built for: empty = the Docker engine's own (asked from the engine the "
+        "provider deploys to), or one of " + ", ".join(f"`{p}`" for p in parsers.PLATFORMS) + " (the engine "
+        "must be able to run it). docs/deploy.md, Remote Docker hosts.",
+    )
     #: The provider's `docker:host` (None: DOCKER_HOST or the local socket).
     docker_host: str | None = None
+    #: How the provider reaches the engine (docker: keys and their environment fallbacks), resolved.
+    engine: Engine = Engine(host="unix:///var/run/docker.sock")
 
     @property
     def prefix(self) -> str:
@@ -318,13 +329,18 @@ def parse_settings(
     docker_host: str | None = None,
     all_keys: Sequence[str] | None = None,
     secret_keys: Sequence[str] | None = None,
+    docker_config: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    home: str | None = None,
 ) -> Settings:
     """Validate raw config strings (missing keys take their defaults).
 
     `all_keys`: every key of the namespace present in the stack's config, to
     catch misspelt keys that would otherwise be silently ignored.
-    `secret_keys`: the keys whose value is a secret (encrypted in the stack file).
-    Raises ConfigError listing every problem.
+    `secret_keys`: the keys whose value is a secret (encrypted in the stack file; docker: keys
+    with their namespace). `docker_config`: the other docker: keys (sshOpts, caMaterial, ...,
+    without the namespace) and `environ` the environment the provider falls back to
+    (docker_engine.py). Raises ConfigError listing every problem.
     """
     problems: list[str] = []
     for name in all_keys or []:
@@ -352,9 +368,16 @@ def parse_settings(
     }
     _check_tls_pair(raw, problems)
     host = parse("docker:host", parsers.docker_host, docker_host, None) if docker_host is not None else None
-    if problems:
+    engine = resolve_engine(
+        {**(docker_config or {}), "host": host if docker_host is not None else None},
+        environ or {},
+        secret_keys=secret_keys,
+        home=home,
+        problems=problems,
+    )
+    if problems or engine is None:
         raise ConfigError(problems)
-    return Settings(project=project, stack=stack, docker_host=host, **values)
+    return Settings(project=project, stack=stack, docker_host=host, engine=engine, **values)
 
 
 def _check_tls_pair(raw: Mapping[str, str | None], problems: list[str]) -> None:
@@ -383,14 +406,23 @@ def _namespace_keys() -> list[str]:
 
 def load_settings(get: Callable[[str], str | None] | None = None) -> Settings:
     """Read and validate this stack's configuration (raises ConfigError)."""
+    import os
+
     from pulumi.runtime.config import is_config_secret
 
     get = get or pulumi.Config(NAMESPACE).get
+    docker = pulumi.Config("docker")
+    docker_keys = [name for name in ENV_FALLBACKS if name != "host"]
     return parse_settings(
         {name: get(name) for name in DEFAULTS},
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
-        docker_host=pulumi.Config("docker").get("host"),
+        docker_host=docker.get("host"),
         all_keys=_namespace_keys(),
-        secret_keys=[name for name in DEFAULTS if is_config_secret(full_key(name))],
+        secret_keys=[name for name in DEFAULTS if is_config_secret(full_key(name))]
+        + [f"docker:{name}" for name in docker_keys if is_config_secret(f"docker:{name}")],
+        # The key material is read as the provider reads it; it lives on in the drain hook only (never
+        # in a resource input, an output or a log), and reprs leave it out.
+        docker_config={name: docker.get(name) for name in docker_keys},
+        environ=os.environ,
     )

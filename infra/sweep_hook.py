@@ -13,9 +13,12 @@ provider allows) and any the engine forgot (docs/deploy.md, "Interrupted deploym
 from __future__ import annotations
 
 import pulumi
-from drain_hook import docker_client, drain_replica
+from docker_engine import Engine, engine_client
+from drain_hook import drain_replica
 from labels import REPLICA
 
+#: How long a call to the engine may take (a drain has its own limit).
+CLIENT_TIMEOUT_SECONDS = 60
 HOOK_PREFIX = "library-sweep-"
 
 
@@ -26,7 +29,7 @@ def stray_filters(stack_labels: dict[str, str], replica: str | None) -> dict[str
 
 
 def make_sweep_hook(
-    *, role: str, docker_host: str | None, stack_labels: dict[str, str], drain_port: int | None, drain_labels: dict
+    *, role: str, engine: Engine, stack_labels: dict[str, str], drain_port: int | None, drain_labels: dict
 ) -> pulumi.ResourceHook:
     """The named after_create hook of a role's containers (one per role and program)."""
 
@@ -34,20 +37,20 @@ def make_sweep_hook(
         outputs = args.new_outputs or {}
         labels = {item["label"]: item["value"] for item in outputs.get("labels") or []}
         try:
-            client = docker_client(docker_host)
-            for stray in client.api.containers(all=True, filters=stray_filters(stack_labels, labels.get(REPLICA))):
-                if stray["Id"] == args.id:
-                    continue
-                name = stray["Names"][0].lstrip("/")
-                drained = ""
-                if drain_port is not None and stray.get("State") == "running":
-                    try:
-                        report = drain_replica(client, stray["Id"], stray["ImageID"], drain_port, drain_labels)
-                        drained = f" drained in {report.get('seconds')} s and"
-                    except Exception as error:  # noqa: BLE001 - removed anyway, as the engine would
-                        pulumi.log.warn(f"{name}: not drained before removal ({type(error).__name__}: {error})")
-                client.api.remove_container(stray["Id"], v=True, force=True)
-                pulumi.log.info(f"{role} container {name}:{drained} removed; {args.name} replaces it")
+            with engine_client(engine, CLIENT_TIMEOUT_SECONDS) as client:
+                for stray in client.api.containers(all=True, filters=stray_filters(stack_labels, labels.get(REPLICA))):
+                    if stray["Id"] == args.id:
+                        continue
+                    name = stray["Names"][0].lstrip("/")
+                    drained = ""
+                    if drain_port is not None and stray.get("State") == "running":
+                        try:
+                            report = drain_replica(client, stray["Id"], stray["ImageID"], drain_port, drain_labels)
+                            drained = f" drained in {report.get('seconds')} s and"
+                        except Exception as error:  # noqa: BLE001 - removed anyway, as the engine would
+                            pulumi.log.warn(f"{name}: not drained before removal ({type(error).__name__}: {error})")
+                    client.api.remove_container(stray["Id"], v=True, force=True)
+                    pulumi.log.info(f"{role} container {name}:{drained} removed; {args.name} replaces it")
         except Exception as error:  # noqa: BLE001 - a cleanup: never fail a create that succeeded
             pulumi.log.warn(f"{args.name}: could not look for untracked {role} containers ({error})")
 

@@ -52,6 +52,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "library:pythonImage": "library-base/python:bookworm",
             "library:postgresImage": "registry.example.com:5000/db/postgres:15.7-bookworm",
             "library:nginxImage": "library-base/nginx:bookworm",
+            # The key is the platform: the engine (which does not exist) is not asked.
+            "library:platform": "linux/arm64",
             "docker:host": "ssh://deploy@library.example.com",
         },
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,9 @@ INFRA = REPO / "infra"
 #: The unit tier's runner: the program under fake mocks (tests/harness/fake.py).
 HARNESS = "tests.harness.fake"
 PROGRAM_TIMEOUT_S = 120
+#: The unit tier needs no Docker engine: the program's one question to the engine (its platform,
+#: infra/app_image.py) goes to a socket that does not exist, whatever the developer's environment says.
+NO_ENGINE = "unix:///nonexistent/library-unit-tier-has-no-docker.sock"
 
 FAILED_MIGRATION_LOG = (
     "Operations to perform:\n  Apply all migrations: books\nRunning migrations:\n"
@@ -75,9 +79,12 @@ def start_program_run(scenario: dict[str, Any], workdir: Path, label: str) -> tu
     scenario_path = workdir / f"{label}.scenario.json"
     out_path = workdir / f"{label}.out.json"
     scenario_path.write_text(json.dumps(scenario))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env["DOCKER_HOST"] = NO_ENGINE
     process = subprocess.Popen(
         [sys.executable, "-m", HARNESS, str(scenario_path), str(out_path)],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

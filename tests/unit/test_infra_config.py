@@ -363,6 +363,7 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "production",
         "throttleAnon",
         "throttleUser",
+        "platform",
     ]
 
 
