@@ -58,7 +58,7 @@ class Api(pulumi.ComponentResource):
         # Before Pulumi deletes a replica (replaced, or fewer replicas), drain it.
         drain = make_drain_hook(engine=engine, port=APP_PORT, labels=names.label_dict("api-drain"))
         # When one does not become healthy, say why (its last health check).
-        report = make_health_report_hook(engine=engine, stack_labels=names.label_dict("api"))
+        report = make_health_report_hook(engine=engine)
         # Once one is healthy, the container it replaces (and any an interrupted update left) goes.
         sweep = make_sweep_hook(
             role="api",

@@ -2,7 +2,7 @@
 
 The provider's own error is only "container failed to be in healthy state".
 When a replica's create fails, this hook finds the container on the engine
-(by the replica's labels) and logs its last health-check output and log
+(by its name: the engine passes no id for a failed create) and logs its last health-check output and log
 lines, then lets the failure stand: it never asks the engine to retry
 (docs/deploy.md, "Updates and their cost").
 """
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import pulumi
 from docker_engine import Engine, engine_client
-from labels import MIGRATED_IMAGE, REPLICA
 
-#: With the stack's labels, what tells the new replica from the one it replaces.
-IDENTIFYING_LABELS = (REPLICA, MIGRATED_IMAGE)
 #: How long a call to the engine may take.
 CLIENT_TIMEOUT_SECONDS = 30
 HOOK_NAME = "library-report-unhealthy-api-replica"
@@ -37,26 +34,19 @@ def unhealthy_report(container: dict, logs: str) -> str:
     )
 
 
-def make_health_report_hook(*, engine: Engine, stack_labels: dict[str, str]) -> pulumi.ErrorHook:
+def make_health_report_hook(*, engine: Engine) -> pulumi.ErrorHook:
     """The named on_error hook for the API replicas (one per program)."""
 
     def report_unhealthy(args: pulumi.ErrorHookArgs) -> bool:
-        if args.failed_operation != "create":
+        # The engine passes no id for a failed create; the name is known before it (auto-naming).
+        target = args.id or (args.new_inputs or {}).get("name")
+        if args.failed_operation != "create" or not target:
             return False
-        labels = {item["label"]: item["value"] for item in (args.new_inputs or {}).get("labels") or []}
         try:
             with engine_client(engine, CLIENT_TIMEOUT_SECONDS) as client:
-                if args.id:
-                    found = [client.api.inspect_container(args.id)]
-                else:
-                    # this replica of this image: not the healthy one it was to replace
-                    wanted = {**stack_labels, **{k: v for k, v in labels.items() if k in IDENTIFYING_LABELS}}
-                    filters = {"label": [f"{k}={v}" for k, v in wanted.items()]}
-                    candidates = client.api.containers(all=True, filters=filters)
-                    found = [client.api.inspect_container(c["Id"]) for c in candidates[:1]]  # newest first
-                for container in found:
-                    logs = client.api.logs(container["Id"], tail=LOG_LINES).decode("utf-8", "replace")
-                    pulumi.log.error(unhealthy_report(container, logs))
+                container = client.api.inspect_container(target)
+                logs = client.api.logs(container["Id"], tail=LOG_LINES).decode("utf-8", "replace")
+                pulumi.log.error(unhealthy_report(container, logs))
         except Exception as error:  # noqa: BLE001 - a report only: never mask the failure itself
             reason = f"{type(error).__name__}: {error}"
             pulumi.log.warn(f"{args.name}: could not read the failed replica's health ({reason})")

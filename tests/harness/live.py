@@ -12,6 +12,9 @@ From Python (tests)::
     from tests.harness.live import deploy, copy_repo
     outputs = deploy("ci", "demo", {"library:hostPort": "18080"})
     outputs.secret_names   # names of the outputs the program marked secret
+    destroy("ci", "demo", {"library:hostPort": "18080"}, run_program=True)
+
+`pulumi destroy [--run-program]`: the same command line with ``--destroy [--run-program]``.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ import time
 import traceback
 from typing import Any
 
-from . import program
+from . import engine, program
 from .program import REPO_ROOT, config_value, load_project, stack_config
 from .realizer import Realizer
-from .values import contains_secret, integral, is_secret, plain, secret
+from .values import RealizeError, contains_secret, integral, is_secret, plain, secret
 
 
 def _make_monitor(realizer: Realizer) -> Any:
@@ -65,11 +68,32 @@ def _make_monitor(realizer: Realizer) -> Any:
                 transforms=_resolve_callbacks(request.transforms),
             )
             realizer.local.urn = urn
-            # The options the engine would act on when it replaces the resource.
+            # The options the engine keeps in its state and acts on (step_generator.go, step.go).
+            hooks = request.hooks
             realizer.local.options = {
                 "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                 "deleteBeforeReplaceDefined": bool(request.deleteBeforeReplaceDefined),
-                "beforeDelete": list(request.hooks.before_delete),
+                "protect": request.protect if request.HasField("protect") else False,
+                "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+                "ignoreChanges": list(request.ignoreChanges),
+                "replaceOnChanges": list(request.replaceOnChanges),
+                "hooks": {
+                    kind: list(getattr(hooks, field))
+                    for kind, field in (
+                        ("beforeCreate", "before_create"),
+                        ("afterCreate", "after_create"),
+                        ("beforeUpdate", "before_update"),
+                        ("afterUpdate", "after_update"),
+                        ("beforeDelete", "before_delete"),
+                        ("afterDelete", "after_delete"),
+                        ("onError", "on_error"),
+                    )
+                    if getattr(hooks, field)
+                },
+                "dependencies": sorted(set(request.dependencies)),
+                "parent": request.parent,
+                "provider": request.provider,
+                "deletedWith": request.deletedWith,
             }
             try:
                 id_, state = self.mocks.new_resource(args)
@@ -98,37 +122,79 @@ def _make_monitor(realizer: Realizer) -> Any:
 
 
 def _remember_resource_hooks(realizer: Realizer) -> None:
-    """Hand the program's resource hooks to the realizer by name, as the
-    engine knows them, so that it can run a resource's before_delete hooks
-    when it deletes the resource (registration itself goes on as usual)."""
+    """Hand the program's resource hooks and error hooks to the realizer by name, as the
+    engine knows them, so that it can run them when it deletes a resource or a step fails
+    (registration itself goes on as usual)."""
     import pulumi.resource_hooks as resource_hooks
 
     register = resource_hooks.register_resource_hook
+    register_error = resource_hooks.register_error_hook
 
     def register_and_remember(hook: Any) -> Any:
         realizer.hooks[hook.name] = hook
         return register(hook)
 
+    def register_error_and_remember(hook: Any) -> Any:
+        realizer.error_hooks[hook.name] = hook
+        return register_error(hook)
+
     resource_hooks.register_resource_hook = register_and_remember
+    resource_hooks.register_error_hook = register_error_and_remember
 
 
 _REALIZER: Realizer | None = None  # the running deployment's Realizer, for the failure path of main()
 
 
 def run_in_process(
-    repo_dir: str, stack: str, run_id: str, config: dict[str, str], secret_keys: list[str], project: dict
+    repo_dir: str,
+    stack: str,
+    run_id: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    project: dict,
+    destroy: bool = False,
+    run_program: bool = False,
 ) -> dict:
-    """Run the program in this process; return {outputs, secretOutputs, ...}."""
+    """Run the program in this process (`pulumi up`), or destroy the run's resources
+    (`pulumi destroy [--run-program]`); return {outputs, secretOutputs, ...}."""
     global _REALIZER
     path = program.program_dir(repo_dir, project)
-    realizer = _REALIZER = Realizer(run_id, path)
+    realizer = _REALIZER = Realizer(run_id, path, replay=destroy)
+    started = time.monotonic()
+    raw: dict = {}
+    if destroy:
+        if run_program:
+            raw = _run_program(realizer, path, project, stack, config, secret_keys)
+        engine.destroy(realizer, run_program)
+    else:
+        raw = _run_program(realizer, path, project, stack, config, secret_keys)
+        # The engine's delete phase: pending deletes of replacements, then what the program no longer registers.
+        engine.delete_phase(realizer)
+        if realizer.post_step_errors:
+            raise RealizeError("\n".join(realizer.post_step_errors))
+    elapsed = time.monotonic() - started
+    return {
+        "outputs": {} if destroy else integral(plain(raw)),
+        "secretOutputs": [] if destroy else sorted(k for k, v in raw.items() if is_secret(v)),
+        "pruned": realizer.deleted,
+        "deleted": realizer.deleted,
+        "retained": realizer.retained,
+        "hookRuns": realizer.hook_runs,
+        "created": [list(x) for x in realizer.created],
+        "seconds": round(elapsed, 1),
+    }
+
+
+def _run_program(
+    realizer: Realizer, path: str, project: dict, stack: str, config: dict[str, str], secret_keys: list[str]
+) -> dict:
+    """The program, registering through the realizer; its stack outputs (raw)."""
     monitor = _make_monitor(realizer)
     _remember_resource_hooks(realizer)
 
     def keep_context() -> None:
         realizer.program_context = contextvars.copy_context()
 
-    started = time.monotonic()
     program.run(
         path,
         project["name"],
@@ -140,20 +206,7 @@ def run_in_process(
         organization="organization",
         before_program=keep_context,
     )
-    elapsed = time.monotonic() - started
-
-    raw = monitor.stack_outputs or {}
-    # The engine's delete phase: replaced containers, then undeclared ones.
-    pruned = realizer.delete_replaced()
-    pruned += realizer.prune_undeclared()
-    return {
-        "outputs": integral(plain(raw)),
-        "secretOutputs": sorted(k for k, v in raw.items() if is_secret(v)),
-        "pruned": pruned,
-        "hookRuns": realizer.hook_runs,
-        "created": [list(x) for x in realizer.created],
-        "seconds": round(elapsed, 1),
-    }
+    return monitor.stack_outputs or {}
 
 
 def _fail(stack: str, run_id: str, e: BaseException) -> None:
@@ -183,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--json-out", help="also write the result JSON to this file")
+    ap.add_argument("--destroy", action="store_true", help="`pulumi destroy`: delete every resource of the run's state")
+    ap.add_argument(
+        "--run-program",
+        action="store_true",
+        help="with --destroy: run the program first (needed when resources have delete hooks)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -199,7 +258,18 @@ def main(argv: list[str] | None = None) -> int:
     project = load_project(repo)
     config, secret_keys = stack_config(repo, project, args.stack, pairs(args.config), pairs(args.secret))
     try:
-        result = run_in_process(repo, args.stack, args.run_id, config, secret_keys, project)
+        if args.run_program and not args.destroy:
+            ap.error("--run-program goes with --destroy")
+        result = run_in_process(
+            repo,
+            args.stack,
+            args.run_id,
+            config,
+            secret_keys,
+            project,
+            destroy=args.destroy,
+            run_program=args.run_program,
+        )
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001 - reported, then a failing exit status
@@ -239,6 +309,7 @@ def deploy(
     secrets: dict[str, Any] | None = None,
     timeout: float = 1200,
     python: str = sys.executable,
+    _extra: list[str] | None = None,
 ) -> Outputs:
     """Deploy the program of repo_dir (default: this repository) for real, in a
     subprocess. Returns the stack outputs; raises DeployError with the run's
@@ -253,6 +324,7 @@ def deploy(
         stack,
         "--run-id",
         run_id,
+        *(_extra or []),
     ]
     for k, v in (config_overrides or {}).items():
         cmd += ["--config", f"{k}={config_value(v)}"]
@@ -261,8 +333,10 @@ def deploy(
     # From this repository's root: the harness is imported from here, whatever repo_dir is.
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
     if proc.returncode != 0:
+        operation = "destroy" if _extra else "deployment"
         raise DeployError(
-            f"deployment of {stack!r} (run {run_id}) failed with exit status {proc.returncode}:\n{proc.stderr[-8000:]}",
+            f"{operation} of {stack!r} (run {run_id}) failed with exit status {proc.returncode}:\n"
+            f"{proc.stderr[-8000:]}",
             proc.returncode,
             proc.stderr,
         )
@@ -272,6 +346,25 @@ def deploy(
     out.log = proc.stderr
     out.result = result
     return out
+
+
+def destroy(
+    stack: str,
+    run_id: str,
+    config_overrides: dict[str, Any] | None = None,
+    repo_dir: str = REPO_ROOT,
+    secrets: dict[str, Any] | None = None,
+    run_program: bool = False,
+    timeout: float = 600,
+    python: str = sys.executable,
+) -> Outputs:
+    """`pulumi destroy [--run-program]` of the run, in a subprocess: every resource of the run's
+    state deleted in reverse dependency order (before_delete hooks run, retain_on_delete ones only
+    dropped from the state, a protected one fails it). Without run_program it is refused when a
+    resource has delete hooks, as the engine refuses it. Raises DeployError on failure; the
+    result's "deleted", "retained" and "hookRuns" say what happened."""
+    extra = ["--destroy"] + (["--run-program"] if run_program else [])
+    return deploy(stack, run_id, config_overrides, repo_dir, secrets, timeout, python, _extra=extra)
 
 
 def copy_repo(dest: str, repo_dir: str = REPO_ROOT) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import free_port_block
 
-from .live import DeployError, Outputs, copy_repo, deploy
+from .live import DeployError, Outputs, copy_repo, deploy, destroy
 from .program import REPO_ROOT
 from .state import RUN_LABEL
 from .teardown import run_objects, teardown
@@ -59,6 +59,13 @@ class LiveStack:
         with pytest.raises(DeployError) as info:
             self.deploy(**extra_config)
         return info.value
+
+    def destroy(self, run_program: bool = True, **extra_config: Any) -> Outputs:
+        """`pulumi destroy` of this stack (with `--run-program` by default: the program's delete
+        hooks run); see tests.harness.live.destroy. `cleanup()` still removes what is left."""
+        return destroy(
+            self.stack, self.run_id, self.config(**extra_config), repo_dir=str(self.repo), run_program=run_program
+        )
 
     # --- looking at it ---
 

@@ -1,8 +1,10 @@
 """What the harness keeps between deployments of one run id (see docs/testing.md,
-the live tier): the labels that find a run's Docker objects, and a small state file."""
+the live tier): the labels that find a run's Docker objects, and the run's state file,
+a small model of the engine's state (pulumi pkg/resource/state.go: State)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -12,10 +14,13 @@ from typing import Any
 #: Every Docker object of a run carries RUN_LABEL=<run id> and URN_LABEL=<urn>.
 RUN_LABEL = "org.library.live-run"
 URN_LABEL = "org.library.live-urn"
-#: The provider's stop grace for a container, kept on it for a later delete.
-GRACE_LABEL = "org.library.live-destroy-grace"
-#: The names of its before_delete resource hooks, kept on it as the engine keeps them in state.
-BEFORE_DELETE_LABEL = "org.library.live-before-delete"
+
+#: One resource in the state, as the engine keeps it (pkg/resource/state.go: State): type, name,
+#: custom, id, inputs, outputs, initErrors, and the options the engine acts on later (protect,
+#: retainOnDelete, deleteBeforeReplace, ignoreChanges, replaceOnChanges, hooks by kind,
+#: dependencies, parent, deletedWith). Values are kept as the program sent them (secrets
+#: wrapped), hence the file's mode 0600.
+Entry = dict[str, Any]
 
 
 def state_dir() -> str:
@@ -23,37 +28,75 @@ def state_dir() -> str:
 
 
 class RunState:
-    """Values of random resources per run id, in a 0600 JSON file outside the
-    repository (LIVE_STATE_DIR, default <tmp>/library-live-state), and for
-    each container the id and inputs digest it was made with. Docker objects
-    are found by the run and URN labels they carry."""
+    """The state of one run id, in a 0600 JSON file outside the repository
+    (LIVE_STATE_DIR, default <tmp>/library-live-state/<run id>.json):
+    ``{"resources": {urn: Entry}, "pendingDeletes": [Entry + {"urn"}]}``.
+    Every write is atomic (write, then rename). Docker objects are also found
+    by the run and URN labels they carry (teardown)."""
 
     def __init__(self, run_id: str):
         self.path = os.path.join(state_dir(), f"{run_id}.json")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def _load(self) -> dict[str, Any]:
         try:
             with open(self.path) as f:
                 data: dict[str, Any] = json.load(f)
-                return data
         except FileNotFoundError:
-            return {}
+            data = {}
+        if "resources" not in data:  # an empty (or pre-model) file: start afresh
+            data = {"resources": {}, "pendingDeletes": []}
+        data.setdefault("pendingDeletes", [])
+        return data
 
-    def get(self, urn: str) -> dict[str, Any] | None:
+    def _save(self, data: dict[str, Any]) -> None:
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, default=str)
+        os.replace(tmp, self.path)
+
+    # --- reading ---
+
+    def get(self, urn: str) -> Entry | None:
         with self._lock:
-            return self._load().get(urn)
+            entry = self._load()["resources"].get(urn)
+            return copy.deepcopy(entry) if entry is not None else None
 
-    def put(self, urn: str, value: dict[str, Any]) -> None:
+    def resources(self) -> dict[str, Entry]:
+        with self._lock:
+            return self._load()["resources"]
+
+    def pending_deletes(self) -> list[Entry]:
+        with self._lock:
+            pending: list[Entry] = self._load()["pendingDeletes"]
+            return pending
+
+    # --- writing ---
+
+    def put(self, urn: str, entry: Entry, pending_delete: Entry | None = None) -> None:
+        """Record a resource (and, for a create-before-delete replacement, its old
+        self as a pending delete, in the same write)."""
         with self._lock:
             data = self._load()
-            data[urn] = value
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            tmp = f"{self.path}.{os.getpid()}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f)
-            os.replace(tmp, self.path)
+            data["resources"][urn] = entry
+            if pending_delete is not None:
+                data["pendingDeletes"].append({**pending_delete, "urn": urn})
+            self._save(data)
+
+    def remove(self, urn: str, pending: bool, resource_id: str | None = None) -> None:
+        """Drop a deleted resource: a pending delete of that URN (and id), or the live entry."""
+        with self._lock:
+            data = self._load()
+            if pending:
+                for i, entry in enumerate(data["pendingDeletes"]):
+                    if entry["urn"] == urn and entry.get("id") == resource_id:
+                        del data["pendingDeletes"][i]
+                        break
+            else:
+                data["resources"].pop(urn, None)
+            self._save(data)
 
     def forget(self) -> None:
         try:

@@ -73,9 +73,7 @@ def test_an_image_that_never_becomes_healthy_fails_fast_then_a_fixed_one_converg
     first = live_stack.deploy(**NO_THROTTLING)
     token = live_stack.api_token(first["api_container_names"][0])
     old = {c.id: c for c in live_stack.containers("api")}
-    old_addresses = {
-        n["IPAddress"] for c in old.values() for n in c.attrs["NetworkSettings"]["Networks"].values()
-    }
+    old_addresses = {n["IPAddress"] for c in old.values() for n in c.attrs["NetworkSettings"]["Networks"].values()}
     (proxy,) = live_stack.containers("proxy")
     original = _break_startup(live_stack.repo)
 

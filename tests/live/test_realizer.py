@@ -3,14 +3,16 @@ semantics it promises on a tiny program of its own (base images only)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import textwrap
 import time
 
 import pytest
 
-from tests.harness.live import DeployError, deploy
+from tests.harness.live import DeployError, deploy, destroy
 from tests.harness.program import load_project, stack_config
+from tests.harness.state import RunState
 from tests.harness.teardown import run_objects, teardown
 from tests.harness.values import RealizeError, check_keys, duration_ns, plain, secret
 
@@ -29,7 +31,7 @@ config:
 """
 
 TOY_PROGRAM = """\
-import pulumi, pulumi_docker as docker, pulumi_random as random
+import json, pulumi, pulumi.dynamic, pulumi_docker as docker, pulumi_random as random
 cfg = pulumi.Config()
 mode = cfg.get("mode") or "ok"
 pw = random.RandomPassword("pw", length=24, special=False)
@@ -48,21 +50,86 @@ if mode == "exits":
 if mode == "unknown":
     docker.Container("gpu", image=img.repo_digest, gpus="all")
 if mode == "unhealthy":
-    docker.Container("sick", image=img.repo_digest, command=["sleep", "60"], wait=True, wait_timeout=3,
-        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="1s", retries=1))
+    # Never healthy; it exits at once when sick_cmd=exit. An on_error hook records its calls
+    # (to the `marker` file) and asks for `retries` retries.
+    def on_error(args):
+        with open(cfg.require("marker"), "a") as f:
+            f.write(json.dumps({"id": args.id, "op": args.failed_operation, "errors": args.errors,
+                                "name": args.new_inputs.get("name"), "type": args.type}) + "\\n")
+        with open(cfg.require("marker")) as f:
+            return len(f.readlines()) <= cfg.get_int("retries", 0)
+    error_hook = pulumi.ErrorHook("toy-on-error", on_error)
+    sick_cmd = ["sh", "-c", "exit 3"] if cfg.get("sick_cmd") == "exit" else ["sleep", "60"]
+    sick = docker.Container("sick", image=img.repo_digest, command=sick_cmd, wait=True, wait_timeout=3,
+        envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1,
+        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "false"], interval="1s", retries=1),
+        opts=pulumi.ResourceOptions(hooks=pulumi.ResourceHookBinding(on_error=[error_hook])
+                                    if cfg.get("marker") else None))
+    pulumi.export("sick", sick.name)
+if mode == "tuned":
+    # Updated in place (memory, restart); state-only (healthcheck interval, destroy grace).
+    tuned = docker.Container("tuned", image=img.repo_digest, command=["sleep", "600"],
+        memory=cfg.get_int("memory", 64), restart=cfg.get("restart", "no"),
+        destroy_grace_seconds=cfg.get_int("grace", 1),
+        healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "true"], interval=cfg.get("interval", "5s")))
+    pulumi.export("tuned", tuned.name)
+if mode == "clash":
+    # A fixed name and create-before-delete: a replacement must fail with Docker's 409.
+    clash = docker.Container("clash", name="toy-clash-" + pulumi.get_stack(), image=img.repo_digest,
+        command=["sleep", "600"], envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1,
+        opts=pulumi.ResourceOptions(delete_before_replace=False))
+    pulumi.export("clash", clash.name)
+if mode == "opts":
+    ignoring = docker.Container("ignoring", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        envs=["NOTE=" + cfg.get("note", "one")], opts=pulumi.ResourceOptions(ignore_changes=["envs"]))
+    replacing = docker.Container("replacing", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        restart=cfg.get("restart", "no"), opts=pulumi.ResourceOptions(replace_on_changes=["restart"]))
+    guarded = docker.Container("guarded", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        envs=["NOTE=" + cfg.get("guarded", "same")], opts=pulumi.ResourceOptions(protect=cfg.get_bool("protect")))
+    pulumi.export("ignoring", ignoring.name)
+    pulumi.export("replacing", replacing.name)
+    pulumi.export("guarded", guarded.name)
+    if cfg.get_bool("keep", True):
+        kept = docker.Volume("kept", opts=pulumi.ResourceOptions(retain_on_delete=True))
+        pulumi.export("kept", kept.name)
+if mode == "dyn":
+    marker = cfg.require("marker")
+    class Check(pulumi.dynamic.ResourceProvider):
+        def create(self, props):
+            with open(marker, "a") as f:
+                f.write("create " + props["step"] + "\\n")
+            if props["step"] == "broken":
+                raise RuntimeError("migration 0042 failed")
+            return pulumi.dynamic.CreateResult("check-" + props["step"], {"step": props["step"], "ok": True})
+        def update(self, id, olds, news):
+            with open(marker, "a") as f:
+                f.write("update " + id + " " + olds["step"] + " -> " + news["step"] + "\\n")
+            return pulumi.dynamic.UpdateResult({"step": news["step"], "ok": True})
+        def delete(self, id, props):
+            with open(marker, "a") as f:
+                f.write("delete " + id + "\\n")
+    class Migration(pulumi.dynamic.Resource):
+        ok: pulumi.Output[bool]
+    if cfg.get("step"):
+        check = Migration(Check(), "check", {"step": cfg.get("step"), "ok": None})
+        pulumi.export("check_id", check.id)
+        pulumi.export("check_ok", check.ok)
 if mode == "serve":
-    # Create-before-delete (no name, no option) with a health gate; the health
+    # Create-before-delete (delete_before_replace=False) with a health gate; the health
     # check passes once the uploaded file is there.
     web = docker.Container("web", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
         uploads=[docker.ContainerUploadArgs(file="/etc/toy/greeting.txt", content=cfg.get("greeting"))],
         healthcheck=docker.ContainerHealthcheckArgs(tests=["CMD", "test", "-s", "/etc/toy/greeting.txt"],
                                                     interval="1s", retries=3),
-        wait=True, wait_timeout=30)
-    # An explicit name: the provider replaces delete-before-create.
+        wait=True, wait_timeout=30, opts=pulumi.ResourceOptions(delete_before_replace=False))
+    # No option: pulumi-docker asks for delete-before-replace for every container, named or not.
     named = docker.Container("named", name="toy-named-" + pulumi.get_stack(), image=img.repo_digest,
+        command=["sleep", "600"], envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1)
+    anon = docker.Container("anon", image=img.repo_digest,
         command=["sleep", "600"], envs=["GREETING=" + cfg.get("greeting")], destroy_grace_seconds=1)
     pulumi.export("web", web.name)
     pulumi.export("named", named.name)
+    pulumi.export("anon", anon.name)
 if mode == "hooked":
     # A before_delete hook: records the container it is called for, or fails.
     def before_delete(args):
@@ -154,6 +221,11 @@ def toy(live_docker, tmp_path):
         outputs.append(result)
         return result
 
+    def destroy_(run_program: bool = False, **config):
+        return destroy(stack, run_id, config, repo_dir=str(repo), run_program=run_program, timeout=300)
+
+    run.destroy = destroy_  # type: ignore[attr-defined]
+
     try:
         yield run, run_id, live_docker
     finally:
@@ -216,21 +288,26 @@ def test_replacements_follow_the_engine_and_uploads_arrive(toy):
     run, run_id, client = toy
     first = run(mode="serve", greeting="one")
     web1, named1 = client.containers.get(first["web"]), client.containers.get(first["named"])
+    anon1 = client.containers.get(first["anon"])
     assert web1.exec_run(["cat", "/etc/toy/greeting.txt"]).output == b"one"
     since = time.time() - 1
     second = run(mode="serve", greeting="two")
     web2, named2 = client.containers.get(second["web"]), client.containers.get(second["named"])
+    anon2 = client.containers.get(second["anon"])
     assert web2.exec_run(["cat", "/etc/toy/greeting.txt"]).output == b"two"
     events = _event_times(client, run_id, since)
 
     # Create before delete: the new container was healthy before the old one was stopped and removed.
     assert web2.name != web1.name
     assert events[(web2.id, "health_status: healthy")] < events[(web1.id, "kill")] < events[(web1.id, "destroy")]
-    # An explicit name: delete before create (the name must be free first).
+    # No option: delete before create, named (the name must be free first) or auto-named alike
+    # (pulumi-docker's DeleteBeforeReplace; the old harness tied it to `name`).
     assert named2.name == named1.name and named2.id != named1.id
     assert events[(named1.id, "destroy")] < events[(named2.id, "create")]
+    assert anon2.name != anon1.name
+    assert events[(anon1.id, "destroy")] < events[(anon2.id, "create")]
     remaining = {c.id for c in client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})}
-    assert web1.id not in remaining and named1.id not in remaining
+    assert web1.id not in remaining and named1.id not in remaining and anon1.id not in remaining
 
 
 @pytest.mark.live
@@ -258,9 +335,8 @@ def test_before_delete_hooks_run_before_the_delete_and_a_failing_one_stops_it(to
 @pytest.mark.parametrize(
     "mode, message",
     [
-        ("exits", r"exited immediately \(exit code 2\), but mustRun is true.*\n.*bye"),
         ("unknown", r"does not handle input\(s\) \['gpus'\]"),
-        ("unhealthy", r"did not become healthy within 3s"),
+        ("unhealthy", r"container failed to be in healthy state: .* not healthy within 3s"),
         # As with the real provider: Docker refuses to copy into a read-only root.
         ("readonly", r"unable to upload /etc/toy/x into .*read-only"),
     ],
@@ -270,3 +346,167 @@ def test_toy_program_failures_are_loud(toy, mode, message):
     with pytest.raises(DeployError, match=message) as info:
         run(mode=mode)
     assert info.value.returncode == 1
+
+
+# --- the rules, one test each (docs/testing.md, the live tier, "The rules") ------------------
+
+
+def _containers(client, run_id: str) -> dict[str, object]:
+    return {c.name: c for c in client.containers.list(all=True, filters={"label": f"org.library.live-run={run_id}"})}
+
+
+@pytest.mark.live
+def test_a_container_that_exits_is_no_failure_and_the_next_up_starts_it(toy):
+    """terraform-provider-docker v4: resourceDockerContainerRead sets mustRun false for a stopped
+    container (no error); the next `up` sees mustRun change and Update starts it again."""
+    run, run_id, client = toy
+    run(mode="exits")
+    (dies,) = [c for name, c in _containers(client, run_id).items() if name.startswith("dies-")]
+    assert dies.wait(timeout=10)["StatusCode"] == 2
+    started = dies.attrs["State"]["StartedAt"]
+    run(mode="exits")  # mustRun false (state) -> true (program): started again, not replaced
+    dies.reload()
+    assert dies.attrs["State"]["StartedAt"] != started
+    assert [n for n in _containers(client, run_id) if n.startswith("dies-")] == [dies.name]
+
+
+@pytest.mark.live
+def test_in_place_updates_and_state_only_changes_keep_the_container(toy):
+    run, run_id, client = toy
+    first = run(mode="tuned")
+    tuned = client.containers.get(first["tuned"])
+    started = tuned.attrs["State"]["StartedAt"]
+    assert tuned.attrs["HostConfig"]["MemorySwap"] == 2 * tuned.attrs["HostConfig"]["Memory"]
+
+    # restart is updated in place (docker update): same container, not restarted.
+    run(mode="tuned", restart="unless-stopped")
+    tuned.reload()
+    assert tuned.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    # healthcheck and destroyGraceSeconds are only recorded in the state.
+    run(mode="tuned", restart="unless-stopped", interval="7s", grace=2)
+    tuned.reload()
+    assert tuned.attrs["Config"]["Healthcheck"]["Interval"] == 5_000_000_000
+    assert tuned.attrs["State"]["StartedAt"] == started
+    assert [n for n in _containers(client, run_id) if n.startswith("tuned")] == [tuned.name]
+
+    # memory above the swap limit Docker set at creation (2 x memory): Docker refuses the update.
+    with pytest.raises(
+        DeployError, match=r"Unable to update a container: .*Memory limit should be smaller than already"
+    ):
+        run(mode="tuned", restart="unless-stopped", interval="7s", grace=2, memory=256)
+    tuned.reload()
+    assert tuned.status == "running" and tuned.attrs["HostConfig"]["Memory"] == 64 * 1024 * 1024
+
+
+@pytest.mark.live
+def test_a_taken_name_fails_with_dockers_409_and_the_old_container_stays(toy):
+    run, run_id, client = toy
+    first = run(mode="clash", greeting="one")
+    old = client.containers.get(first["clash"])
+    with pytest.raises(
+        DeployError,
+        match=r"Unable to create container: Error response from daemon: Conflict\. The container name "
+        r'"/toy-clash-\w+" is already in use',
+    ):
+        run(mode="clash", greeting="two")  # create-before-delete of a fixed name
+    old.reload()
+    assert old.status == "running" and [n for n in _containers(client, run_id) if "clash" in n] == [old.name]
+
+
+@pytest.mark.live
+def test_a_failed_wait_polls_to_the_timeout_is_kept_with_its_init_error_and_then_updated(toy, tmp_path):
+    run, run_id, client = toy
+    started = time.monotonic()
+    with pytest.raises(DeployError, match=r"container failed to be in healthy state"):
+        run(mode="unhealthy", sick_cmd="exit", greeting="one")
+    # The provider polls through an exited container until waitTimeout (3 s).
+    assert time.monotonic() - started >= 3
+    (sick,) = [c for name, c in _containers(client, run_id).items() if name.startswith("sick-")]
+    entry = next(e for urn, e in RunState(run_id).resources().items() if urn.endswith("::sick"))
+    assert entry["id"] == sick.id and "container failed to be in healthy state" in entry["initErrors"][0]
+
+    # Unchanged inputs: the engine's update step for init errors; the provider's Update has
+    # nothing to do, the container is kept and the deployment succeeds.
+    second = run(mode="unhealthy", sick_cmd="exit", greeting="one")
+    assert second["sick"] == sick.name and set(_containers(client, run_id)) == {sick.name, *_job(client, run_id)}
+    assert not next(e for urn, e in RunState(run_id).resources().items() if urn.endswith("::sick"))["initErrors"]
+
+    # A ForceNew change: replaced (delete before create), and the new one fails again.
+    with pytest.raises(DeployError, match=r"container failed to be in healthy state"):
+        run(mode="unhealthy", sick_cmd="exit", greeting="two")
+    assert sick.id not in {c.id for c in _containers(client, run_id).values()}
+
+
+def _job(client, run_id: str) -> list[str]:
+    return [n for n in _containers(client, run_id) if n.startswith("job-")]
+
+
+@pytest.mark.live
+def test_on_error_hooks_see_the_failed_create_and_a_retry_meets_the_name_it_took(toy, tmp_path):
+    run, run_id, client = toy
+    marker = tmp_path / "errors"
+    with pytest.raises(DeployError, match=r"Conflict\. The container name \"/sick-\w+\" is already in use"):
+        run(mode="unhealthy", marker=str(marker), retries=1)
+    first, second = [json.loads(line) for line in marker.read_text().splitlines()]
+    # CreateStep passes s.new.ID, not yet set: ""; the errors so far, newest first.
+    assert first["id"] == "" and first["op"] == "create" and first["type"] == "docker:index/container:Container"
+    assert len(first["errors"]) == 1 and "container failed to be in healthy state" in first["errors"][0]
+    assert second["errors"][1:] == first["errors"] and "Conflict" in second["errors"][0]
+    # The retry used the same (auto-)name, which the first, partly created container holds.
+    assert second["name"] == first["name"] and first["name"] in _containers(client, run_id)
+
+
+@pytest.mark.live
+def test_ignore_changes_replace_on_changes_protect_and_retain_on_delete(toy):
+    run, run_id, client = toy
+    first = run(mode="opts", note="one", protect=True)
+    second = run(mode="opts", note="two", restart="always", protect=True)
+    assert second["ignoring"] == first["ignoring"]  # envs ignored: no change at all
+    assert client.containers.get(second["ignoring"]).attrs["Config"]["Env"][0] == "NOTE=one"
+    assert second["replacing"] != first["replacing"]  # restart (in place for the provider) replaced
+    with pytest.raises(DeployError, match=r"(?s)unable to replace resource .*::guarded.*marked for protection"):
+        run(mode="opts", note="two", restart="always", protect=True, guarded="other")
+    # retain_on_delete: no longer declared, it leaves the state but stays on the engine.
+    run(mode="opts", note="two", restart="always", protect=True, keep=False)
+    assert client.volumes.get(first["kept"])
+    assert not [urn for urn in RunState(run_id).resources() if urn.endswith("::kept")]
+    client.volumes.get(first["kept"]).remove()
+    # A protected resource cannot be deleted.
+    with pytest.raises(DeployError, match=r"cannot be deleted\nbecause it is protected"):
+        run.destroy()
+    assert client.containers.get(second["guarded"]).status == "running"
+
+
+@pytest.mark.live
+def test_destroy_needs_run_program_for_hooks_runs_them_and_deletes_everything(toy, tmp_path):
+    run, run_id, client = toy
+    marker = tmp_path / "hook-calls"
+    first = run(mode="hooked", greeting="one", marker=str(marker))
+    with pytest.raises(DeployError, match=r"You must run with the `--run-program` flag to use delete hooks"):
+        run.destroy()
+    assert first["hooked"] in _containers(client, run_id)
+    result = run.destroy(run_program=True, mode="hooked", greeting="one", marker=str(marker))
+    assert [(h["hook"], h["container"]) for h in result.result["hookRuns"]] == [("toy-hook", first["hooked"])]
+    assert _containers(client, run_id) == {}
+    assert client.networks.list(names=[first["network"]]) == []
+    assert RunState(run_id).resources() == {}
+
+
+@pytest.mark.live
+def test_dynamic_resources_create_update_and_delete_through_their_provider(toy, tmp_path):
+    run, run_id, client = toy
+    marker = tmp_path / "dyn"
+    with pytest.raises(DeployError, match=r"create failed: RuntimeError: migration 0042 failed"):
+        run(mode="dyn", marker=str(marker), step="broken")
+    assert not [urn for urn in RunState(run_id).resources() if "dynamic" in urn]  # not in the state
+    first = run(mode="dyn", marker=str(marker), step="one")
+    assert (first["check_id"], first["check_ok"]) == ("check-one", True)
+    run(mode="dyn", marker=str(marker), step="one")  # no change
+    run(mode="dyn", marker=str(marker), step="two")  # no diff method: the engine's diff, an update
+    run(mode="dyn", marker=str(marker))  # no longer declared: deleted
+    assert marker.read_text().splitlines() == [
+        "create broken",
+        "create one",
+        "update check-one one -> two",
+        "delete check-one",
+    ]

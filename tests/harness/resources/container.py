@@ -1,15 +1,19 @@
 """docker:index/container:Container, with the provider's semantics.
 
-Follows terraform-provider-docker internal/provider/resource_docker_container_funcs.go:
-resourceDockerContainerCreate (create, connect networks, uploads, start, ``wait``/``attach``)
-and resourceDockerContainerRead (``mustRun``); replacement follows the engine and the
-Terraform bridge (see _delete_before_replace). Each piece of the container's configuration
-is one function below; realize() puts them together (see docs/testing.md, the live tier)."""
+Follows terraform-provider-docker v4.5.0 (the version pulumi-docker 5.x bridges)
+internal/provider/resource_docker_container.go (the schema: which attributes are ForceNew) and
+resource_docker_container_funcs.go: resourceDockerContainerCreate (create, connect networks,
+uploads, start, ``wait``/``attach``), resourceDockerContainerRead (``mustRun``, ``exitCode``),
+resourceDockerContainerUpdate (one ContainerUpdate call) and resourceDockerContainerDelete.
+pulumi-docker provider/resources.go sets DeleteBeforeReplace for Container; the engine
+(tests/harness/engine.py) decides create/update/replace from diff() below. Each piece of the
+container's configuration is one function below (see docs/testing.md, the live tier)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import os
 import tarfile
@@ -20,8 +24,9 @@ import docker
 import docker.errors
 from docker.types import Healthcheck, Mount
 
-from ..state import BEFORE_DELETE_LABEL, GRACE_LABEL
-from ..values import RealizeError, as_int, autoname, check_keys, duration_ns, inputs_fingerprint, label_map, plain
+from ..engine import Diff, PartialCreate, ResourceType, input_diff
+from ..state import Entry
+from ..values import RealizeError, as_int, autoname, check_keys, duration_ns, label_map, plain
 
 if TYPE_CHECKING:
     from ..realizer import Realizer
@@ -92,13 +97,76 @@ CONTAINER_NETWORK_KEYS = {"name", "aliases", "ipv4Address", "ipv6Address"}
 CONTAINER_VOLUME_KEYS = {"volumeName", "containerPath", "hostPath", "readOnly", "fromContainer"}
 CONTAINER_MOUNT_KEYS = {"target", "type", "source", "readOnly", "tmpfsOptions", "volumeOptions", "bindOptions"}
 
-#: How long after its start a mustRun container without `wait` must still be
-#: running (terraform-provider-docker checks once after ~100 ms; a little
-#: longer here makes the check deterministic on a loaded machine).
-MUST_RUN_SETTLE_SECONDS = 0.5
+#: resource_docker_container.go: the attributes that force a new container (ForceNew), by
+#: their Pulumi names. Every other attribute is updated in place (UPDATED_IN_PLACE) or only
+#: recorded in the state (a no-op update).
+FORCE_NEW = {
+    "name", "readOnly", "image", "hostname", "domainname", "command", "entrypoints", "user", "dns", "dnsOpts",
+    "dnsSearches", "publishAllPorts", "workingDir", "capabilities", "securityOpts", "runtime", "platform",
+    "stopSignal", "stopTimeout", "mounts", "volumes", "ports", "hosts", "ulimits", "envs", "privileged", "devices",
+    "deviceRequests", "labels", "shmSize", "logDriver", "logOpts", "networkMode", "networksAdvanced", "pidMode",
+    "usernsMode", "uploads", "sysctls", "ipcMode", "groupAdds", "tty", "stdinOpen", "storageOpts", "gpus", "cpus",
+    "cgroupnsMode", "cgroupParent",
+}  # fmt: skip
+#: resource_docker_container_funcs.go: resourceDockerContainerUpdate: a change to one of these makes
+#: one ContainerUpdate call with all of them (and mustRun false -> true starts the container).
+UPDATED_IN_PLACE = {"restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap"}
+#: The schema's TypeSet attributes: their order does not make a change.
+SET_TYPED = {"labels", "envs", "volumes", "uploads", "networksAdvanced", "hosts", "ulimits", "groupAdds", "devices",
+             "mounts", "dns", "dnsOpts", "dnsSearches", "securityOpts"}  # fmt: skip
+#: The schema's defaults of the attributes a diff or an update reads.
+DEFAULTS: dict[str, Any] = {"mustRun": True, "start": True, "restart": "no", "maxRetryCount": 0, "memoryReservation": 0,
+                            "wait": False, "waitTimeout": 60, "attach": False, "logs": False, "removeVolumes": True,
+                            "destroyGraceSeconds": 0}  # fmt: skip
 
 
-def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
+def _value(i: dict[str, Any], key: str) -> Any:
+    value = i.get(key)
+    return DEFAULTS.get(key) if value is None else value
+
+
+def _canonical(key: str, value: Any) -> Any:
+    """A value as the provider compares it: a set attribute without its order."""
+    if key in SET_TYPED and isinstance(value, list):
+        return sorted(json.dumps(v, sort_keys=True, default=str) for v in value)
+    return value
+
+
+# --- the provider's CRUD ----------------------------------------------------------------
+
+
+def diff(r: Realizer, name: str, old: Entry, news: dict) -> Diff:
+    """The bridge's Diff (pulumi-terraform-bridge pkg/tfbridge/provider.go: Diff): a changed ForceNew
+    attribute is a replacement, delete-before-replace as pulumi-docker provider/resources.go asks
+    (DeleteBeforeReplace: true, returned only with a replacement); any other change is an update.
+    mustRun is compared with the state, where resourceDockerContainerRead sets it false when the
+    container is not running (so that the next `up` starts it)."""
+    olds, new = plain(old.get("inputs") or {}), plain(news)
+    changed = [
+        k
+        for k in input_diff(old, news)
+        if _canonical(k, _value(olds, k)) != _canonical(k, _value(new, k)) and k != "mustRun"
+    ]
+    if plain(old.get("outputs") or {}).get("mustRun", _value(olds, "mustRun")) != _value(new, "mustRun"):
+        changed.append("mustRun")
+    replaces = [k for k in changed if k in FORCE_NEW]
+    return Diff(sorted(changed), replaces, delete_before_replace=bool(replaces))
+
+
+def check(r: Realizer, name: str, old: Entry | None, news: dict) -> dict:
+    """The bridge's Check auto-names: a container without `name` gets <name>-<7 chars> in its
+    inputs, the old one's when there is one (pulumi-terraform-bridge pkg/tfbridge/names.go:
+    AutoName; provider.go: Check). So a retried create reuses the name; a replacement (Check
+    again without olds) gets a new one."""
+    if news.get("name"):
+        return news
+    old_name = plain((old or {}).get("inputs") or {}).get("name")
+    return {**news, "name": old_name or autoname(name)}
+
+
+def create(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
+    """resourceDockerContainerCreate: once ContainerCreate has returned an id, a later failure
+    (network, upload, start, wait) leaves the container in the state with an init error."""
     i = plain(inputs)
     check_keys("Container", name, i, CONTAINER_KEYS)
     what = f"Container {name!r}"
@@ -106,83 +174,284 @@ def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
     if not image:
         raise RealizeError(f"{what}: image is required")
     r.local_image(image, what)
-
-    # No diff, no change: a container whose inputs are those it was made
-    # with in an earlier deployment of this run is left exactly as it is,
-    # running or not, as `pulumi up` (without --refresh) leaves it.
-    fingerprint = inputs_fingerprint(i)
-    existing = r.find("container", urn)
-    made = r.state.get(urn) or {}
-    if made.get("container") in {old["Id"] for old in existing} and made.get("fingerprint") == fingerprint:
-        # Other containers of this URN are leftovers of a failed
-        # deployment (pending deletes): they go at the end of this one.
-        with r.lock:
-            r.current[urn] = made["container"]
-        return _kept(r, made["container"], inputs, what)
-
-    _replace(r, what, i, existing)
-    cname = i.get("name") or autoname(name)
-    wait_timeout = as_int(i.get("waitTimeout", 60), f"{what} waitTimeout")
-    if i.get("logs", False) and not i.get("attach", False):
+    if _value(i, "logs") and not _value(i, "attach"):
         raise RealizeError(f"{what}: logs=true needs attach=true")
+    cname = i.get("name") or autoname(name)
     cid = _create(r, name, what, i, urn, cname)
-    state: dict[str, Any] = {**inputs, "name": cname, "bridge": ""}
-    if not i.get("start", True):
-        return cid, _with_network_data(r, cid, state)
-    info = _start(r, cid, cname, what, i, wait_timeout, state)
-    if info is None:  # removed by the engine (rm)
-        return cid, state
-    r.state.put(urn, {"container": cid, "fingerprint": fingerprint})
-    with r.lock:
-        r.current[urn] = cid
-    return cid, _with_network_data(r, cid, state, info)
+    outputs: dict[str, Any] = {**inputs, "name": cname, "bridge": ""}
+    try:
+        _connect_and_upload(r, cid, cname, what, i)
+        if _value(i, "start"):
+            _start(r, cid, cname, what, i, outputs)
+    except RealizeError as e:
+        raise PartialCreate(str(e), cid, _read(r, cid, i, outputs)) from None
+    return cid, _read(r, cid, i, outputs)
 
 
-# --- replacement ------------------------------------------------------------
+def update(r: Realizer, name: str, old: Entry, news: dict, urn: str) -> dict:
+    """resourceDockerContainerUpdate: mustRun false -> true starts the container; a change of
+    an UPDATED_IN_PLACE attribute makes ONE ContainerUpdate call with all of them, MemorySwap only
+    when memorySwap is set (so Docker refuses a memory above the swap it set at creation); any
+    other change (healthcheck, wait, tmpfs, destroyGraceSeconds...) is recorded in the state only."""
+    olds, i = plain(old.get("inputs") or {}), plain(news)
+    check_keys("Container", name, i, CONTAINER_KEYS)
+    what = f"Container {name!r}"
+    cid = old["id"]
+    outputs = {**old.get("outputs", {}), **news}
+    was_running = plain(old.get("outputs") or {}).get("mustRun", _value(olds, "mustRun"))
+    if not was_running and _value(i, "mustRun") and _value(i, "start"):
+        log.info("%s: mustRun false -> true: starting %s", what, cid[:12])
+        try:
+            r.api.start(cid)
+        except docker.errors.APIError as e:
+            raise RealizeError(f"{what}: Unable to start container: {_daemon(e)}") from None
+    if any(_value(olds, k) != _value(i, k) for k in UPDATED_IN_PLACE):
+        body: dict[str, Any] = {
+            "RestartPolicy": {
+                "Name": _value(i, "restart"),
+                "MaximumRetryCount": as_int(_value(i, "maxRetryCount"), f"{what} maxRetryCount"),
+            },
+            "CpuShares": as_int(i.get("cpuShares") or 0, f"{what} cpuShares"),
+            "Memory": as_int(i.get("memory") or 0, f"{what} memory") * 1024 * 1024,
+            "MemoryReservation": as_int(i.get("memoryReservation") or 0, f"{what} memoryReservation") * 1024 * 1024,
+            "CpusetCpus": i.get("cpuSet") or "",
+        }
+        if i.get("memorySwap"):  # d.GetOk: set and not zero
+            swap = as_int(i["memorySwap"], f"{what} memorySwap")
+            body["MemorySwap"] = swap * 1024 * 1024 if swap > 0 else swap
+        log.info("%s: updating %s in place: %s", what, cid[:12], body)
+        try:
+            response = r.api._post_json(r.api._url("/containers/{0}/update", cid), data=body)
+            r.api._result(response, True)
+        except docker.errors.APIError as e:
+            raise RealizeError(f"{what}: Unable to update a container: {_daemon(e)}") from None
+    return _read(r, cid, i, outputs)
 
 
-def _replace(r: Realizer, what: str, i: dict[str, Any], existing: list[dict]) -> None:
-    """The containers of this URN from earlier deployments: deleted now (delete before
-    replace), or left for the delete phase once the deployment succeeds (create before delete)."""
-    if existing and _delete_before_replace(r, i):
-        for old in existing:
-            log.info("%s: replacing %s (delete before replace)", what, old["Names"][0].lstrip("/"))
-            r.delete_container(old)
-    elif existing:
-        log.info(
-            "%s: replacing %s (create before delete: the old one goes once the deployment succeeds)",
-            what,
-            ", ".join(old["Names"][0].lstrip("/") for old in existing),
-        )
+def delete(r: Realizer, entry: Entry) -> None:
+    """resourceDockerContainerDelete: unless attached, stop with destroyGraceSeconds (0: at once);
+    remove (force, with its anonymous volumes when removeVolumes); "No such container" is fine."""
+    i = plain(entry.get("inputs") or {})
+    cid = entry["id"]
+    cname = plain(entry.get("outputs") or {}).get("name", cid[:12])
+    try:
+        if not _value(i, "attach"):
+            r.api.stop(cid, timeout=as_int(_value(i, "destroyGraceSeconds"), "destroyGraceSeconds"))
+        r.api.remove_container(cid, v=bool(_value(i, "removeVolumes")), force=True)
+        log.info("deleted container %s", cname)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as e:
+        if "is already in progress" not in str(e):
+            raise RealizeError(f"Error deleting container {cid}: {_daemon(e)}") from None
 
 
-def _delete_before_replace(r: Realizer, inputs: dict[str, Any]) -> bool:
-    """The engine's choice: the registration's deleteBeforeReplace when
-    the program defined it, else the provider's (the Terraform bridge asks
-    for delete-before-replace when an auto-nameable `name` is given).
-    Follows pulumi engine pkg/resource/deploy/step_generator.go (deleteBeforeReplace from the
-    registration, else the provider's DiffResponse) and pulumi-terraform-bridge
-    pkg/tfbridge/provider.go: Diff (DeleteBeforeReplace when an auto-named property is set)."""
-    options = r.options()
-    if options.get("deleteBeforeReplaceDefined"):
-        return bool(options.get("deleteBeforeReplace"))
-    return bool(options.get("deleteBeforeReplace")) or bool(inputs.get("name"))
+TYPE = ResourceType(create=create, diff=diff, update=update, delete=delete, check=check)
 
 
-def _kept(r: Realizer, cid: str, inputs: dict, what: str) -> tuple[str, dict]:
-    """The outputs of a container left unchanged, as its state would give them."""
+def _daemon(e: docker.errors.APIError) -> str:
+    """A Docker error as the Go client words it."""
+    return f"Error response from daemon: {e.explanation or e}"
+
+
+def _read(r: Realizer, cid: str, i: dict[str, Any], outputs: dict[str, Any]) -> dict:
+    """resourceDockerContainerRead after a create or update: a container that is not running
+    reports its exitCode and, when mustRun, mustRun false in the state (v4 fails nothing here:
+    the next `up` sees mustRun change and starts it); networkDatas from the endpoints."""
     info = r.inspect(cid)
     if info is None:
-        raise RealizeError(f"{what}: container {cid[:12]} disappeared")
-    i = plain(inputs)
-    log.info("%s: inputs unchanged, %s kept as it is (%s)", what, info["Name"].lstrip("/"), info["State"].get("Status"))
-    state: dict[str, Any] = {**inputs, "name": info["Name"].lstrip("/"), "bridge": ""}
-    if i.get("attach"):
-        if i.get("logs"):
-            state["containerLogs"] = r.api.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
-        if not info["State"]["Running"]:
-            state["exitCode"] = info["State"]["ExitCode"]
-    return cid, _with_network_data(r, cid, state, info)
+        return outputs
+    if not info["State"]["Running"]:
+        outputs["exitCode"] = info["State"]["ExitCode"]
+        if _value(i, "mustRun"):
+            log.warning("container %s is not running but mustRun is true: mustRun false in the state", cid[:12])
+            outputs["mustRun"] = False
+    elif "mustRun" in outputs and outputs["mustRun"] is False and _value(i, "mustRun"):
+        outputs["mustRun"] = True
+    return _with_network_data(r, cid, outputs, info)
+
+
+def _container_labels(r: Realizer, what: str, i: dict[str, Any], urn: str) -> dict[str, str]:
+    """The program's labels and the run's (which find the run's objects for teardown)."""
+    return r.labels(urn, label_map(i.get("labels"), what))
+
+
+# --- create, start, wait --------------------------------------------------------
+
+
+def _create(r: Realizer, name: str, what: str, i: dict[str, Any], urn: str, cname: str) -> str:
+    """ContainerCreate; its id. A taken name fails as the provider reports Docker's 409
+    ("Unable to create container: Error response from daemon: Conflict. The container name ...")."""
+    image = i["image"]
+    exposed, bindings = _ports(name, what, i)
+    binds, volumes_from, anonymous = _volumes(name, what, i)
+    networks, network_mode = _networks(name, what, i)
+    host_config = _host_config(r, name, what, i, bindings, binds, volumes_from, networks, network_mode)
+    networking_config = None
+    if networks:
+        first = networks[0]
+        networking_config = r.api.create_networking_config(
+            {
+                first["name"]: r.api.create_endpoint_config(
+                    aliases=first.get("aliases") or None,
+                    ipv4_address=first.get("ipv4Address"),
+                    ipv6_address=first.get("ipv6Address"),
+                ),
+            }
+        )
+    try:
+        created = r.api.create_container(
+            image,
+            command=i.get("command") or None,
+            entrypoint=i.get("entrypoints") or None,
+            environment=i.get("envs") or None,
+            user=i.get("user") or None,
+            name=cname,
+            ports=exposed or None,
+            volumes=anonymous or None,
+            host_config=host_config,
+            networking_config=networking_config,
+            labels=_container_labels(r, what, i, urn),
+            healthcheck=_healthcheck(name, what, i),
+            stop_signal=i.get("stopSignal") or None,
+            stop_timeout=as_int(i["stopTimeout"], what) if i.get("stopTimeout") is not None else None,
+            hostname=i.get("hostname") or None,
+            working_dir=i.get("workingDir") or None,
+            detach=True,
+        )
+    except docker.errors.APIError as e:
+        raise RealizeError(f"{what}: Unable to create container: {_daemon(e)}") from None
+    cid: str = created["Id"]
+    r.created.append(("container", cname, cid))
+    return cid
+
+
+def _connect_and_upload(r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any]) -> None:
+    """As resourceDockerContainerCreate after the create: the other networks, then the uploads
+    (before the start: a read-only root file system refuses them, as with the provider)."""
+    networks, _ = _networks(cname, what, i)
+    for n in networks[1:]:
+        try:
+            r.api.connect_container_to_network(
+                cid,
+                n["name"],
+                aliases=n.get("aliases") or None,
+                ipv4_address=n.get("ipv4Address"),
+                ipv6_address=n.get("ipv6Address"),
+            )
+        except docker.errors.APIError as e:
+            raise RealizeError(f"{what}: Unable to connect to network '{n['name']}': {_daemon(e)}") from None
+    for upload in i.get("uploads") or []:
+        _upload(r, cid, cname, what, upload)
+
+
+def _start(r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """ContainerStart, then wait as the provider does: healthy (`wait`), or exited (`attach`,
+    with containerLogs when `logs`)."""
+    started_at = time.monotonic()
+    try:
+        r.api.start(cid)
+    except docker.errors.APIError as e:
+        raise RealizeError(f"{what}: Unable to start container: {_daemon(e)}") from None
+    if _value(i, "wait"):
+        _wait_healthy(r, cid, cname, what, as_int(_value(i, "waitTimeout"), f"{what} waitTimeout"))
+    if _value(i, "attach"):
+        result = r.api.wait(cid)
+        log.info("%s exited with code %s after %.1fs", cname, result.get("StatusCode"), time.monotonic() - started_at)
+        if _value(i, "logs"):
+            outputs["containerLogs"] = r.api.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
+
+
+#: resourceDockerContainerCreate polls the health every second (time.Sleep(time.Second)).
+HEALTH_POLL_SECONDS = 1.0
+
+
+def _wait_healthy(r: Realizer, cid: str, cname: str, what: str, timeout: int) -> None:
+    """resourceDockerContainerCreate with wait=true: inspect every second until healthy, through
+    `unhealthy` and even an exited container, until waitTimeout; then "container failed to be in
+    healthy state" (here with the state, the last probes and log lines, to be readable)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = r.inspect(cid)
+        if info is not None:
+            health = info["State"].get("Health")
+            if health is None:
+                raise RealizeError(
+                    f"{what}: you have supplied a 'wait' argument, but the container does not have a healthcheck "
+                    f"defined. Please remove the 'wait' argument or add a 'healthcheck' attribute"
+                )
+            if health.get("Status") == "healthy":
+                return
+        if time.monotonic() + HEALTH_POLL_SECONDS > deadline:
+            break
+        time.sleep(HEALTH_POLL_SECONDS)
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    info = r.inspect(cid) or {"State": {}}
+    state = info["State"]
+    probes = "\n".join(
+        f"  exit {p.get('ExitCode')}: {str(p.get('Output', '')).strip()[:300]}"
+        for p in ((state.get("Health") or {}).get("Log") or [])[-3:]
+    )
+    raise RealizeError(
+        f"{what}: container failed to be in healthy state: {cname!r} was not healthy within {timeout}s "
+        f"(state {state.get('Status')}, health {(state.get('Health') or {}).get('Status')}, "
+        f"exit code {state.get('ExitCode')}).\nLast health probes:\n{probes}\n"
+        f"Last log lines:\n{r.logs_tail(cid)}"
+    )
+
+
+def _upload(r: Realizer, cid: str, cname: str, what: str, upload: dict[str, Any]) -> None:
+    """One `uploads` entry, as terraform-provider-docker copies it: a tar
+    with the file at its absolute path, extracted at / (mode 0644, 0744
+    when executable, or `permissions`; owned by root)."""
+    check_keys("Container", cname, upload, CONTAINER_UPLOAD_KEYS, "uploads")
+    path = upload.get("file")
+    if not path:
+        raise RealizeError(f"{what}: an uploads entry has no file")
+    sources = [k for k in ("content", "contentBase64", "source") if upload.get(k)]
+    if len(sources) != 1:
+        raise RealizeError(
+            f"{what}: upload {path}: exactly one of content, contentBase64 or source must be set, got {sources}"
+        )
+    if upload.get("content"):
+        data = str(upload["content"]).encode()
+    elif upload.get("contentBase64"):
+        data = base64.b64decode(upload["contentBase64"])
+    else:
+        with open(os.path.join(r.program_dir, upload["source"]), "rb") as f:
+            data = f.read()
+    mode = 0o744 if upload.get("executable") else 0o644
+    if upload.get("permissions"):
+        mode = int(str(upload["permissions"]), 8)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(path)
+        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+        archive.addfile(info, io.BytesIO(data))
+    try:
+        r.api.put_archive(cid, "/", buffer.getvalue())
+    except docker.errors.APIError as e:
+        raise RealizeError(f"{what}: unable to upload {path} into {cname!r}: {e.explanation or e}") from None
+
+
+def _with_network_data(r: Realizer, cid: str, state: dict, info: dict | None = None) -> dict:
+    """The `networkDatas` output, as resourceDockerContainerRead flattens the endpoints."""
+    info = info or r.inspect(cid) or {}
+    nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
+    state["networkDatas"] = [
+        {
+            "networkName": n,
+            "ipAddress": d.get("IPAddress", ""),
+            "ipPrefixLength": d.get("IPPrefixLen", 0),
+            "gateway": d.get("Gateway", ""),
+            "macAddress": d.get("MacAddress", ""),
+            "globalIpv6Address": d.get("GlobalIPv6Address", ""),
+            "globalIpv6PrefixLength": d.get("GlobalIPv6PrefixLen", 0),
+            "ipv6Gateway": d.get("IPv6Gateway", ""),
+        }
+        for n, d in sorted(nets.items())
+    ]
+    return state
 
 
 # --- the pieces of the configuration ------------------------------------------
@@ -365,205 +634,3 @@ def _host_config(
         auto_remove=bool(i.get("rm", False)),
         **_limits(name, what, i),
     )
-
-
-def _container_labels(r: Realizer, what: str, i: dict[str, Any], urn: str) -> dict[str, str]:
-    """The program's labels, the run's, and what a later delete needs (grace, hooks)."""
-    labels = r.labels(urn, label_map(i.get("labels"), what))
-    labels[GRACE_LABEL] = str(as_int(i.get("destroyGraceSeconds", 0), f"{what} destroyGraceSeconds"))
-    labels[BEFORE_DELETE_LABEL] = ",".join(r.options().get("beforeDelete", []))
-    return labels
-
-
-# --- create, start, wait --------------------------------------------------------
-
-
-def _create(r: Realizer, name: str, what: str, i: dict[str, Any], urn: str, cname: str) -> str:
-    """Create the container, connect its other networks, copy the uploads in; its id.
-    As resourceDockerContainerCreate: uploads after the network connections, before the start."""
-    image = i["image"]
-    exposed, bindings = _ports(name, what, i)
-    binds, volumes_from, anonymous = _volumes(name, what, i)
-    networks, network_mode = _networks(name, what, i)
-    host_config = _host_config(r, name, what, i, bindings, binds, volumes_from, networks, network_mode)
-    networking_config = None
-    if networks:
-        first = networks[0]
-        networking_config = r.api.create_networking_config(
-            {
-                first["name"]: r.api.create_endpoint_config(
-                    aliases=first.get("aliases") or None,
-                    ipv4_address=first.get("ipv4Address"),
-                    ipv6_address=first.get("ipv6Address"),
-                ),
-            }
-        )
-    try:
-        created = r.api.create_container(
-            image,
-            command=i.get("command") or None,
-            entrypoint=i.get("entrypoints") or None,
-            environment=i.get("envs") or None,
-            user=i.get("user") or None,
-            name=cname,
-            ports=exposed or None,
-            volumes=anonymous or None,
-            host_config=host_config,
-            networking_config=networking_config,
-            labels=_container_labels(r, what, i, urn),
-            healthcheck=_healthcheck(name, what, i),
-            stop_signal=i.get("stopSignal") or None,
-            stop_timeout=as_int(i["stopTimeout"], what) if i.get("stopTimeout") is not None else None,
-            hostname=i.get("hostname") or None,
-            working_dir=i.get("workingDir") or None,
-            detach=True,
-        )
-    except docker.errors.APIError as e:
-        raise RealizeError(f"{what}: unable to create container {cname!r}: {e.explanation or e}") from None
-    cid: str = created["Id"]
-    r.created.append(("container", cname, cid))
-    for n in networks[1:]:
-        r.api.connect_container_to_network(
-            cid,
-            n["name"],
-            aliases=n.get("aliases") or None,
-            ipv4_address=n.get("ipv4Address"),
-            ipv6_address=n.get("ipv6Address"),
-        )
-    # A read-only root file system refuses the uploads, as with the provider.
-    for upload in i.get("uploads") or []:
-        _upload(r, cid, cname, what, upload)
-    return cid
-
-
-def _start(
-    r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any], wait_timeout: int, state: dict[str, Any]
-) -> dict | None:
-    """Start it and wait as the provider does: healthy (`wait`), exited (`attach`, with
-    exitCode and containerLogs in state), or still running after a moment (`mustRun`).
-    The container's inspection afterwards; None when it removed itself (`rm`)."""
-    attach, must_run = i.get("attach", False), i.get("mustRun", True)
-    started_at = time.monotonic()
-    try:
-        r.api.start(cid)
-    except docker.errors.APIError as e:
-        raise RealizeError(f"{what}: unable to start container {cname!r}: {e.explanation or e}") from None
-
-    if i.get("wait", False):
-        _wait_healthy(r, cid, cname, what, wait_timeout)
-    elif not attach and must_run:
-        # The provider looks at the state after a short delay (its read
-        # refresh); a container that dies at once must not slip through.
-        time.sleep(MUST_RUN_SETTLE_SECONDS)
-
-    if attach:
-        result = r.api.wait(cid)
-        log.info("%s exited with code %s after %.1fs", cname, result.get("StatusCode"), time.monotonic() - started_at)
-        if i.get("logs", False):
-            state["containerLogs"] = r.api.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
-    return _settle(r, cid, cname, what, i, state)
-
-
-def _settle(r: Realizer, cid: str, cname: str, what: str, i: dict[str, Any], state: dict[str, Any]) -> dict | None:
-    """The state after the start: resourceDockerContainerRead fails a mustRun container that is
-    not running; otherwise a stopped container's exit code is reported, not raised."""
-    info = r.inspect(cid)
-    if info is None:
-        if i.get("rm"):
-            return None
-        raise RealizeError(f"{what}: container {cname!r} disappeared")
-    if not info["State"]["Running"]:
-        if i.get("mustRun", True):
-            last = r.logs_tail(cid)
-            r.api.remove_container(cid, v=True, force=True)
-            raise RealizeError(
-                f"{what}: container {cname!r} exited immediately (exit code "
-                f"{info['State']['ExitCode']}), but mustRun is true; its last log lines:\n{last}"
-            )
-        # As the provider: a non-zero exit is not an error, it is reported as exitCode.
-        state["exitCode"] = info["State"]["ExitCode"]
-    return info
-
-
-def _wait_healthy(r: Realizer, cid: str, cname: str, what: str, timeout: int) -> None:
-    """resourceDockerContainerCreate with wait=true: poll until healthy or waitTimeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = r.inspect(cid)
-        if info is None:
-            raise RealizeError(f"{what}: container {cname!r} disappeared while waiting for it to be healthy")
-        health = info["State"].get("Health")
-        if health is None:
-            raise RealizeError(f"{what}: wait=true but container {cname!r} has no health check")
-        if health.get("Status") == "healthy":
-            return
-        if not info["State"]["Running"] and info["State"].get("Status") in ("exited", "dead"):
-            # It can no longer become healthy; the provider would time out, fail now.
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    probes = "\n".join(
-        f"  exit {p.get('ExitCode')}: {str(p.get('Output', '')).strip()[:300]}"
-        for p in ((info["State"].get("Health") or {}).get("Log") or [])[-3:]
-    )
-    raise RealizeError(
-        f"{what}: container {cname!r} did not become healthy within {timeout}s "
-        f"(state {info['State'].get('Status')}, health {(info['State'].get('Health') or {}).get('Status')}, "
-        f"exit code {info['State'].get('ExitCode')}).\nLast health probes:\n{probes}\n"
-        f"Last log lines:\n{r.logs_tail(cid)}"
-    )
-
-
-def _upload(r: Realizer, cid: str, cname: str, what: str, upload: dict[str, Any]) -> None:
-    """One `uploads` entry, as terraform-provider-docker copies it: a tar
-    with the file at its absolute path, extracted at / (mode 0644, 0744
-    when executable, or `permissions`; owned by root)."""
-    check_keys("Container", cname, upload, CONTAINER_UPLOAD_KEYS, "uploads")
-    path = upload.get("file")
-    if not path:
-        raise RealizeError(f"{what}: an uploads entry has no file")
-    sources = [k for k in ("content", "contentBase64", "source") if upload.get(k)]
-    if len(sources) != 1:
-        raise RealizeError(
-            f"{what}: upload {path}: exactly one of content, contentBase64 or source must be set, got {sources}"
-        )
-    if upload.get("content"):
-        data = str(upload["content"]).encode()
-    elif upload.get("contentBase64"):
-        data = base64.b64decode(upload["contentBase64"])
-    else:
-        with open(os.path.join(r.program_dir, upload["source"]), "rb") as f:
-            data = f.read()
-    mode = 0o744 if upload.get("executable") else 0o644
-    if upload.get("permissions"):
-        mode = int(str(upload["permissions"]), 8)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(path)
-        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-        archive.addfile(info, io.BytesIO(data))
-    try:
-        r.api.put_archive(cid, "/", buffer.getvalue())
-    except docker.errors.APIError as e:
-        raise RealizeError(f"{what}: unable to upload {path} into {cname!r}: {e.explanation or e}") from None
-
-
-def _with_network_data(r: Realizer, cid: str, state: dict, info: dict | None = None) -> dict:
-    """The `networkDatas` output, as resourceDockerContainerRead flattens the endpoints."""
-    info = info or r.inspect(cid) or {}
-    nets = (info.get("NetworkSettings") or {}).get("Networks") or {}
-    state["networkDatas"] = [
-        {
-            "networkName": n,
-            "ipAddress": d.get("IPAddress", ""),
-            "ipPrefixLength": d.get("IPPrefixLen", 0),
-            "gateway": d.get("Gateway", ""),
-            "macAddress": d.get("MacAddress", ""),
-            "globalIpv6Address": d.get("GlobalIPv6Address", ""),
-            "globalIpv6PrefixLength": d.get("GlobalIPv6PrefixLen", 0),
-            "ipv6Gateway": d.get("IPv6Gateway", ""),
-        }
-        for n, d in sorted(nets.items())
-    ]
-    return state

@@ -2,7 +2,11 @@
 
 Follows pulumi-docker provider/image.go (the native Image resource): context and
 Dockerfile relative to the program's working directory, the default Dockerfile
-<context>/Dockerfile, ``repoDigest`` the built image (no registry here: its id)."""
+<context>/Dockerfile, ``repoDigest`` the built image (no registry here: its id).
+provider/provider.go: Diff never replaces (a change is an update, which builds again; the id
+stays the image name) and Delete does nothing (the image stays on the engine). Not reproduced:
+the provider's context digest, which skips the build when nothing changed; here every `up`
+builds (an update), which the build cache makes cheap and gives the same id."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..engine import Diff, ResourceType, input_diff
+from ..state import Entry
 from ..values import RealizeError, check_keys, plain, tail
 
 if TYPE_CHECKING:
@@ -63,6 +69,18 @@ def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
     if build.get("platform"):
         state["platform"] = build["platform"]
     return image_name, state
+
+
+def diff(r: Realizer, name: str, old: Entry, news: dict) -> Diff:
+    """Always an update (a build): see the module's docstring."""
+    return Diff(input_diff(old, news) or ["build"])
+
+
+def update(r: Realizer, name: str, old: Entry, news: dict, urn: str) -> dict:
+    return realize(r, name, news, urn)[1]
+
+
+TYPE = ResourceType(create=realize, diff=diff, update=update)
 
 
 def _build_command(image_name: str, build: dict[str, Any], df_abs: str) -> list[str]:

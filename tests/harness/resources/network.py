@@ -1,18 +1,23 @@
 """docker:index/network:Network and the getNetwork invoke.
 
-Follows terraform-provider-docker internal/provider/resource_docker_network_funcs.go:
-resourceDockerNetworkCreate (bridge driver by default, IPAM pools) and resourceDockerNetworkRead
-(the ipamConfigs the engine assigned are read back). A network of the same URN from an earlier
-deployment of the run is kept, as an unchanged resource is."""
+Follows terraform-provider-docker v4.5.0 internal/provider/resource_docker_network.go (every
+attribute is ForceNew: any change replaces the network; no Update) and
+resource_docker_network_funcs.go: resourceDockerNetworkCreate (bridge driver by default, IPAM
+pools; a taken name fails with Docker's error), resourceDockerNetworkRead (the ipamConfigs the
+engine assigned are read back) and resourceDockerNetworkDelete (2 s, then NetworkRemove,
+retried while the network "has active endpoints", for 30 s)."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
 
+from ..engine import ResourceType
+from ..state import Entry
 from ..values import RealizeError, autoname, check_keys, label_map, plain
 
 if TYPE_CHECKING:
@@ -35,15 +40,10 @@ NETWORK_KEYS = {
 NETWORK_IPAM_KEYS = {"subnet", "gateway", "ipRange", "auxAddress"}
 
 
-def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
+def create(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
     i = plain(inputs)
     check_keys("Network", name, i, NETWORK_KEYS)
-    existing = r.find("network", urn)
-    if existing:
-        net = r.api.inspect_network(existing[0]["Id"])
-        log.info("network %s: kept from an earlier deployment of this run", net["Name"])
-    else:
-        net = _create(r, name, i, urn)
+    net = _create(r, name, i, urn)
     return net["Id"], {
         **inputs,
         "name": net["Name"],
@@ -65,10 +65,35 @@ def realize(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
     }
 
 
+#: resource_docker_network_funcs.go: networkRemoveRefreshDelay, networkRemoveRefreshTimeout,
+#: networkRemoveRefreshWaitBeforeRefreshes.
+REMOVE_DELAY, REMOVE_TIMEOUT, REMOVE_INTERVAL = 2.0, 30.0, 5.0
+
+
+def delete(r: Realizer, entry: Entry) -> None:
+    """resourceDockerNetworkDelete / resourceDockerNetworkRemoveRefreshFunc."""
+    time.sleep(REMOVE_DELAY)
+    deadline = time.monotonic() + REMOVE_TIMEOUT
+    while True:
+        try:
+            r.api.remove_network(entry["id"])
+            log.info("deleted network %s", entry.get("outputs", {}).get("name"))
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as e:
+            if "has active endpoints" not in str(e) or time.monotonic() + REMOVE_INTERVAL > deadline:
+                raise RealizeError(
+                    f"Network {entry['name']!r}: Error response from daemon: {e.explanation or e}"
+                ) from None
+        time.sleep(REMOVE_INTERVAL)
+
+
+TYPE = ResourceType(create=create, delete=delete)
+
+
 def _create(r: Realizer, name: str, i: dict[str, Any], urn: str) -> dict:
     net_name = i.get("name") or autoname(name)
-    if r.api.networks(names=[net_name]) and any(n["Name"] == net_name for n in r.api.networks(names=[net_name])):
-        raise RealizeError(f"Network {name!r}: a network named {net_name!r} already exists (not from this run)")
     ipam = None
     if i.get("ipamConfigs") or i.get("ipamDriver"):
         pools = []
@@ -83,17 +108,22 @@ def _create(r: Realizer, name: str, i: dict[str, Any], urn: str) -> dict:
                 )
             )
         ipam = docker.types.IPAMConfig(driver=i.get("ipamDriver") or "default", pool_configs=pools)
-    created = r.api.create_network(
-        net_name,
-        driver=i.get("driver") or "bridge",
-        options=i.get("options"),
-        ipam=ipam,
-        internal=bool(i.get("internal", False)),
-        attachable=bool(i.get("attachable", False)),
-        enable_ipv6=bool(i.get("ipv6", False)),
-        check_duplicate=True,
-        labels=r.labels(urn, label_map(i.get("labels"), f"Network {name}")),
-    )
+    try:
+        created = r.api.create_network(
+            net_name,
+            driver=i.get("driver") or "bridge",
+            options=i.get("options"),
+            ipam=ipam,
+            internal=bool(i.get("internal", False)),
+            attachable=bool(i.get("attachable", False)),
+            enable_ipv6=bool(i.get("ipv6", False)),
+            check_duplicate=True,
+            labels=r.labels(urn, label_map(i.get("labels"), f"Network {name}")),
+        )
+    except docker.errors.APIError as e:
+        raise RealizeError(
+            f"Network {name!r}: Unable to create network: Error response from daemon: {e.explanation or e}"
+        ) from None
     net = r.api.inspect_network(created["Id"])
     r.created.append(("network", net["Name"], net["Id"]))
     return net

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..engine import ResourceType
 from ..values import RealizeError, as_int, check_keys, plain
 
 if TYPE_CHECKING:
-    from ..realizer import Handler, Realizer
+    from ..realizer import Realizer
 
 Generator = Callable[[str, dict], tuple[str, dict]]
 
@@ -39,24 +40,16 @@ RANDOM_PASSWORD_KEYS = {
 DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
 
-def remembered(generate: Generator) -> Handler:
-    """Random values are kept per run id and URN, as Pulumi's state keeps
-    them: a second deployment of the same run gets the same password (the
-    database in a kept volume knows only that one). New inputs (keepers,
-    length...) make a new value, as a replacement would."""
+def type_of(generate: Generator) -> ResourceType:
+    """terraform-provider-random: every input (keepers, length...) RequiresReplace, so a change
+    makes a new value (create before delete); Delete does nothing. Unchanged inputs keep the value
+    the state holds: a second deployment of the same run gets the same password (the database in
+    a kept volume knows only that one)."""
 
-    def handler(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
-        key_inputs = plain(inputs)
-        kept = r.state.get(urn)
-        if kept is not None and kept["inputs"] == key_inputs:
-            return kept["id"], {**inputs, **kept["outputs"]}
-        rid, state = generate(name, inputs)
-        r.state.put(
-            urn, {"inputs": key_inputs, "id": rid, "outputs": {k: v for k, v in state.items() if k not in inputs}}
-        )
-        return rid, state
+    def create(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
+        return generate(name, inputs)
 
-    return handler
+    return ResourceType(create=create)
 
 
 def _chars(name: str, i: dict, kind: str) -> str:

@@ -1,0 +1,530 @@
+"""The engine's rules, as `pulumi up` and `pulumi destroy` apply them to each resource
+(see docs/testing.md, the live tier, "The rules"). The resource types
+(tests/harness/resources/) say what a provider does (create, diff, update, delete); this
+module decides which of those the engine asks for, and keeps the run's state
+(tests/harness/state.py) as the engine keeps its snapshot.
+
+Follows pulumi pkg/resource/deploy/step_generator.go (generateSteps, diff, applyReplaceOnChanges,
+processIgnoreChanges), step.go (CreateStep/UpdateStep/DeleteStep.Apply), retries.go (withRetries),
+deployment.go (RunErrorHooks), deployment_executor.go (the delete phase) and pkg/engine/destroy.go."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, cast
+
+from .state import Entry
+from .values import RealizeError, plain
+
+if TYPE_CHECKING:
+    from .realizer import Realizer
+
+log = logging.getLogger("live.engine")
+
+#: pulumi pkg/resource/deploy/retries.go: maxErrorHookRetries.
+MAX_ERROR_HOOK_RETRIES = 100
+#: pulumi pkg/engine/destroy.go: newDestroySource.
+RUN_PROGRAM_NEEDED = "You must run with the `--run-program` flag to use delete hooks during destroy."
+
+
+@dataclasses.dataclass
+class Diff:
+    """A provider's answer to Diff: the changed input keys, those of them that force a
+    replacement, and whether the provider asks for delete-before-replace."""
+
+    changed: list[str]
+    replaces: list[str] = dataclasses.field(default_factory=list)
+    delete_before_replace: bool = False
+
+
+class PartialCreate(RealizeError):
+    """The provider made the resource (it has an id) but its create failed afterwards:
+    the engine keeps it in the state with an init error (pulumi step.go: CreateStep.Apply,
+    resource.StatusPartialFailure, InitErrors)."""
+
+    def __init__(self, message: str, resource_id: str, outputs: dict):
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.outputs = outputs
+
+
+Create = Callable[["Realizer", str, dict, str], tuple[str, dict]]
+DiffFn = Callable[["Realizer", str, Entry, dict], Diff]
+Update = Callable[["Realizer", str, Entry, dict, str], dict]
+Delete = Callable[["Realizer", Entry], None]
+Check = Callable[["Realizer", str, "Entry | None", dict], dict]
+
+
+def input_diff(old: Entry, news: dict) -> list[str]:
+    """The engine's own diff of old and new inputs (step_generator.go: diff, DiffUnknown):
+    the top-level keys whose (secret-unwrapped) values differ; null and absent are equal."""
+    olds, new = plain(old.get("inputs") or {}), plain(news)
+    return sorted(k for k in set(olds) | set(new) if olds.get(k) != new.get(k))
+
+
+def replace_on_any_change(r: Realizer, name: str, old: Entry, news: dict) -> Diff:
+    """Every input forces a new resource (ForceNew / RequiresReplace on all of them)."""
+    changed = input_diff(old, news)
+    return Diff(changed, list(changed))
+
+
+def nothing_to_delete(r: Realizer, entry: Entry) -> None:
+    """The provider's Delete does nothing (the object is not the provider's to remove)."""
+
+
+@dataclasses.dataclass
+class ResourceType:
+    create: Create
+    diff: DiffFn = replace_on_any_change
+    update: Update | None = None
+    delete: Delete = nothing_to_delete
+    check: Check | None = None
+
+
+# --- up: one registration ----------------------------------------------------------
+
+
+def new_entry(typ: str, name: str, options: dict[str, Any], custom: bool = True) -> Entry:
+    """The state of a registration before the provider is called: its options as the engine keeps them."""
+    return {
+        "type": typ,
+        "name": name,
+        "custom": custom,
+        "id": "",
+        "inputs": {},
+        "outputs": {},
+        "initErrors": [],
+        "protect": bool(options.get("protect")),
+        "retainOnDelete": bool(options.get("retainOnDelete")),
+        "deleteBeforeReplace": options.get("deleteBeforeReplace")
+        if options.get("deleteBeforeReplaceDefined")
+        else None,
+        "ignoreChanges": list(options.get("ignoreChanges") or []),
+        "replaceOnChanges": list(options.get("replaceOnChanges") or []),
+        "hooks": dict(options.get("hooks") or {}),
+        "dependencies": list(options.get("dependencies") or []),
+        "parent": options.get("parent") or "",
+        "provider": options.get("provider") or "",
+        "deletedWith": options.get("deletedWith") or "",
+    }
+
+
+def process_ignore_changes(old_inputs: dict, news: dict, ignore_changes: list[str]) -> dict:
+    """step_generator.go: processIgnoreChanges: each ignored property takes its old value
+    (top-level keys; `*` ignores every input). A nested path is refused, loudly."""
+    result = dict(news)
+    for path in ignore_changes:
+        if path == "*":
+            return dict(old_inputs)
+        if any(c in path for c in ".[]"):
+            raise RealizeError(f"ignore_changes {path!r}: only top-level properties are handled by this harness")
+        if path in old_inputs:
+            result[path] = old_inputs[path]
+        else:
+            result.pop(path, None)
+    return result
+
+
+def apply_replace_on_changes(diff: Diff, replace_on_changes: list[str], has_init_errors: bool) -> list[str]:
+    """step_generator.go: applyReplaceOnChanges: a changed key a replaceOnChanges path covers
+    (the key itself, or `*`) is a replacement, and so are init errors when `*` is listed."""
+    replaces = set(diff.replaces)
+    for key in diff.changed:
+        if key in replace_on_changes or "*" in replace_on_changes:
+            replaces.add(key)
+    if has_init_errors and ("*" in replace_on_changes or "#initErrors" in replace_on_changes):
+        replaces.add("#initErrors")
+    return sorted(replaces)
+
+
+def register(
+    r: Realizer, rtype: ResourceType, typ: str, name: str, inputs: dict, urn: str, options: dict[str, Any]
+) -> tuple[str, dict]:
+    """One registration of `pulumi up`: create, same, update or replace (step_generator.go:
+    generateSteps); the state is written as each step completes."""
+    entry = new_entry(typ, name, options)
+    old = r.state.get(urn)
+    if old is None:
+        if rtype.check is not None:
+            inputs = rtype.check(r, name, None, inputs)
+        return _create(r, rtype, entry, inputs, urn, replacing=None)
+
+    unchecked = process_ignore_changes(old.get("inputs") or {}, inputs, entry["ignoreChanges"])
+    news = unchecked if rtype.check is None else rtype.check(r, name, old, unchecked)
+    diff = rtype.diff(r, name, old, news)
+    init_errors = old.get("initErrors") or []
+    replaces = apply_replace_on_changes(diff, entry["replaceOnChanges"], bool(init_errors))
+    what = f"{typ.split(':')[-1]} {name!r}"
+
+    if replaces:
+        if entry["protect"] and old.get("protect"):
+            # step_generator.go: generateStepsFromDiff, "unable to replace resource ... protection".
+            raise RealizeError(
+                f"unable to replace resource {urn!r}\nas it is currently marked for protection. To unprotect "
+                f"the resource, remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`"
+            )
+        if rtype.check is not None:
+            # "we need to recompute the default values" (Check again, without the olds).
+            news = rtype.check(r, name, None, unchecked)
+        # The registration's deleteBeforeReplace when the program defined it, else the provider's.
+        dbr = entry["deleteBeforeReplace"]
+        if dbr is None:
+            dbr = diff.delete_before_replace
+        log.info(
+            "%s: replacing (%s changed; %s)",
+            what,
+            ", ".join(replaces),
+            "delete before create" if dbr else "create before delete",
+        )
+        if dbr:
+            delete(r, {**old, "urn": urn}, replacing=True, pending=False)
+            return _create(r, rtype, entry, news, urn, replacing=None)
+        return _create(r, rtype, entry, news, urn, replacing=old)
+
+    if diff.changed or init_errors:
+        log.info("%s: updating (%s)", what, ", ".join(diff.changed) or "init errors of an earlier deployment")
+        return _update(r, rtype, entry, old, news, urn)
+
+    # A same step: the old outputs, the new options.
+    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": old["outputs"]})
+    return old["id"], old["outputs"]
+
+
+def _create(
+    r: Realizer, rtype: ResourceType, entry: Entry, inputs: dict, urn: str, replacing: Entry | None
+) -> tuple[str, dict]:
+    """step.go: CreateStep.Apply: the provider's Create, retried while an on_error hook asks for it;
+    a partial failure is kept with its init errors; a create-before-delete replacement marks the
+    old resource as a pending delete (also on a partial failure)."""
+    failures: list[str] = []
+    while True:
+        partial: PartialCreate | None = None
+        try:
+            rid, outputs = rtype.create(r, entry["name"], inputs, urn)
+            r.state.put(urn, {**entry, "id": rid, "inputs": inputs, "outputs": outputs}, pending_delete=replacing)
+            _run_after_create_hooks(r, {**entry, "urn": urn, "id": rid, "inputs": inputs, "outputs": outputs})
+            return rid, outputs
+        except PartialCreate as e:
+            error: Exception = e
+            partial = e
+        except Exception as e:  # noqa: BLE001 - the provider's error, reported as the engine does below
+            error = e
+        failures.insert(0, str(error))
+        if len(failures) >= MAX_ERROR_HOOK_RETRIES:
+            raise RealizeError(f"maximum number of error hook retries ({MAX_ERROR_HOOK_RETRIES}) reached") from error
+        # CreateStep passes s.new.ID, not yet set when the hooks run: "".
+        retry = run_error_hooks(r, entry, urn, "", "create", failures, new_inputs=inputs)
+        if not retry:
+            break
+        log.warning(
+            "%s: retrying create due to on-error hook request (%d/%d)", urn, len(failures), MAX_ERROR_HOOK_RETRIES
+        )
+    if partial is not None:
+        r.state.put(
+            urn,
+            {
+                **entry,
+                "id": partial.resource_id,
+                "inputs": inputs,
+                "outputs": partial.outputs,
+                "initErrors": [str(partial)],
+            },
+            pending_delete=replacing,
+        )
+    raise error
+
+
+def _update(r: Realizer, rtype: ResourceType, entry: Entry, old: Entry, news: dict, urn: str) -> tuple[str, dict]:
+    """step.go: UpdateStep.Apply, retried while an on_error hook asks for it."""
+    if rtype.update is None:
+        raise RealizeError(f"{urn}: the provider has no update for a change of {sorted(news)}")
+    failures: list[str] = []
+    while True:
+        try:
+            outputs = rtype.update(r, entry["name"], old, news, urn)
+            break
+        except Exception as e:  # noqa: BLE001 - reported as the engine does below
+            failures.insert(0, str(e))
+            if len(failures) >= MAX_ERROR_HOOK_RETRIES:
+                raise RealizeError(f"maximum number of error hook retries ({MAX_ERROR_HOOK_RETRIES}) reached") from e
+            retry = run_error_hooks(
+                r,
+                entry,
+                urn,
+                old["id"],
+                "update",
+                failures,
+                new_inputs=news,
+                old_inputs=old.get("inputs"),
+                old_outputs=old.get("outputs"),
+            )
+            if not retry:
+                raise
+    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": outputs})
+    return old["id"], outputs
+
+
+# --- hooks -----------------------------------------------------------------------------
+
+
+def _call_hook(r: Realizer, callback: Callable[[Any], Any], args: Any) -> Any:
+    """A hook runs in (a copy of) the program's context, so it sees the program's configuration."""
+    context = (r.program_context or contextvars.copy_context()).copy()
+    result = context.run(callback, args)
+    if inspect.isawaitable(result):
+        result = context.run(asyncio.run, cast(Coroutine[Any, Any, Any], result))
+    return result
+
+
+def run_error_hooks(
+    r: Realizer,
+    entry: Entry,
+    urn: str,
+    resource_id: str,
+    operation: str,
+    failures: list[str],
+    new_inputs: dict | None = None,
+    old_inputs: dict | None = None,
+    old_outputs: dict | None = None,
+) -> bool:
+    """deployment.go: RunErrorHooks: every on_error hook of the resource, by name; retry when any
+    returns True; a hook that raises (or is not registered) fails the step."""
+    from pulumi.resource_hooks import ErrorHookArgs
+
+    retry = False
+    for name in entry["hooks"].get("onError", []):
+        hook = r.error_hooks.get(name)
+        if hook is None:
+            raise RealizeError(f"error hook {name!r} was not registered")
+        args = ErrorHookArgs(
+            urn=urn,
+            id=resource_id,
+            name=entry["name"],
+            type=entry["type"],
+            new_inputs=plain(new_inputs) if new_inputs is not None else None,
+            old_inputs=plain(old_inputs) if old_inputs is not None else None,
+            old_outputs=plain(old_outputs) if old_outputs is not None else None,
+            failed_operation=operation,
+            errors=list(failures),
+        )
+        try:
+            answer = _call_hook(r, hook.callback, args)
+        except Exception as e:
+            raise RealizeError(f"error hook {name!r} failed: {type(e).__name__}: {e}") from e
+        with r.lock:
+            r.hook_runs.append({"hook": name, "kind": "on_error", "urn": urn, "operation": operation})
+        retry = retry or bool(answer)
+    return retry
+
+
+def _run_after_create_hooks(r: Realizer, entry: Entry) -> None:
+    """step.go: CreateStep.Apply runs the after_create hooks of a custom resource once its create
+    succeeded (not after a partial failure); a failing one is reported and fails the deployment,
+    but the created resource stays in the state (Deployment.RecordPostStepError)."""
+    from pulumi.resource_hooks import ResourceHookArgs
+
+    for name in entry.get("hooks", {}).get("afterCreate", []):
+        hook = r.hooks.get(name)
+        if hook is None:
+            raise RealizeError(f"hook {name!r} was not registered")
+        args = ResourceHookArgs(
+            urn=entry["urn"],
+            id=entry["id"],
+            name=entry["name"],
+            type=entry["type"],
+            new_inputs=plain(entry.get("inputs") or {}),
+            new_outputs=plain(entry.get("outputs") or {}),
+        )
+        started = time.monotonic()
+        try:
+            _call_hook(r, hook.callback, args)
+        except Exception as e:  # noqa: BLE001 - recorded: the deployment fails once its steps are done
+            with r.lock:
+                r.post_step_errors.append(f"after hook {name!r} failed: {type(e).__name__}: {e}")
+        with r.lock:
+            r.hook_runs.append(
+                {
+                    "hook": name,
+                    "kind": "afterCreate",
+                    "urn": entry["urn"],
+                    "container": str((entry.get("outputs") or {}).get("name") or entry["name"]),
+                    "seconds": round(time.monotonic() - started, 2),
+                }
+            )
+
+
+def _run_delete_hooks(r: Realizer, entry: Entry, kind: str) -> None:
+    """step.go: DeleteStep.Apply runs the before_delete hooks (a failing one fails the step) and,
+    after the delete, the after_delete hooks, each by the name the resource registered it with."""
+    from pulumi.resource_hooks import ResourceHookArgs
+
+    label = entry.get("outputs", {}).get("name") if entry["type"].startswith("docker:") else None
+    for name in entry.get("hooks", {}).get(kind, []):
+        hook = r.hooks.get(name)
+        if hook is None:
+            raise RealizeError(
+                f"{entry['type'].split(':')[-1]} {entry['name']!r}: its {kind} hook {name!r} is not registered "
+                f"by the program (the engine would fail the delete)"
+            )
+        started = time.monotonic()
+        args = ResourceHookArgs(
+            urn=entry["urn"],
+            id=entry["id"],
+            name=entry["name"],
+            type=entry["type"],
+            old_inputs=plain(entry.get("inputs") or {}),
+            old_outputs=plain(entry.get("outputs") or {}),
+        )
+        try:
+            _call_hook(r, hook.callback, args)
+        except Exception as e:
+            hook_kind = "before_delete" if kind == "beforeDelete" else "after_delete"
+            raise RealizeError(
+                f"{entry['type'].split(':')[-1]} {label or entry['name']}: {hook_kind} hook {name!r} failed: "
+                f"{type(e).__name__}: {e}"
+            ) from e
+        with r.lock:
+            r.hook_runs.append(
+                {
+                    "hook": name,
+                    "kind": kind,
+                    "urn": entry["urn"],
+                    "container": str(label or entry["name"]),
+                    "seconds": round(time.monotonic() - started, 2),
+                }
+            )
+
+
+# --- delete -----------------------------------------------------------------------------
+
+
+def delete(r: Realizer, entry: Entry, replacing: bool, pending: bool) -> None:
+    """step.go: DeleteStep.Apply: before_delete hooks; a protected resource is refused (unless
+    it is being replaced); retain_on_delete drops it from the state only; else the provider's
+    Delete (retried while an on_error hook asks); after_delete hooks; out of the state."""
+    urn = entry["urn"]
+    _run_delete_hooks(r, entry, "beforeDelete")
+    if not replacing and entry.get("protect"):
+        raise RealizeError(
+            f"resource {urn!r} cannot be deleted\nbecause it is protected. To unprotect the resource, either remove "
+            f"the `protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the command:\n"
+            f"`pulumi state unprotect '{urn}'`"
+        )
+    if entry.get("retainOnDelete"):
+        log.info("%s: retained (retain_on_delete): dropped from the state, not deleted", urn)
+        with r.lock:
+            r.retained.append(urn)
+    elif entry.get("custom", True):
+        rtype = r.resource_type(entry["type"])
+        failures: list[str] = []
+        while True:
+            try:
+                rtype.delete(r, entry)
+                break
+            except Exception as e:  # noqa: BLE001 - reported as the engine does below
+                failures.insert(0, str(e))
+                if len(failures) >= MAX_ERROR_HOOK_RETRIES:
+                    raise RealizeError(
+                        f"maximum number of error hook retries ({MAX_ERROR_HOOK_RETRIES}) reached"
+                    ) from e
+                if not run_error_hooks(
+                    r,
+                    entry,
+                    urn,
+                    entry["id"],
+                    "delete",
+                    failures,
+                    old_inputs=entry.get("inputs"),
+                    old_outputs=entry.get("outputs"),
+                ):
+                    raise
+    _run_delete_hooks(r, entry, "afterDelete")
+    r.state.remove(urn, pending, entry.get("id"))
+    with r.lock:
+        r.deleted.append(str(entry.get("outputs", {}).get("name") or urn) if entry.get("custom", True) else urn)
+
+
+def _depends_on(a: Entry, b: Entry) -> bool:
+    """Whether a depends on b (dependencies, parent, provider, deletedWith)."""
+    urn = b["urn"]
+    provider = str(a.get("provider") or "").split("::")
+    return (
+        urn in (a.get("dependencies") or [])
+        or a.get("parent") == urn
+        or a.get("deletedWith") == urn
+        or "::".join(provider[:-1]) == urn
+    )
+
+
+def delete_all(r: Realizer, entries: list[tuple[Entry, bool]]) -> None:
+    """Delete entries (each with whether it is a pending delete) in reverse dependency order,
+    those that nothing left depends on at once, as the engine's delete phase schedules them
+    (deployment_executor.go: the delete graph). The first failing round fails the operation;
+    what was deleted before is out of the state, the rest stays."""
+    left = list(entries)
+    while left:
+        ready = [(e, p) for e, p in left if not any(_depends_on(o, e) for o, _ in left if o is not e)]
+        if not ready:  # a cycle: cannot happen in a real state; delete in reverse order
+            ready = [left[-1]]
+        errors = _delete_round(r, ready)
+        if errors:
+            raise RealizeError("deleting failed:\n" + "\n".join(errors))
+        left = [pair for pair in left if all(pair[0] is not e for e, _ in ready)]
+
+
+def _delete_round(r: Realizer, ready: list[tuple[Entry, bool]]) -> list[str]:
+    """Delete these at once (nothing left depends on them); the errors."""
+    errors: list[str] = []
+
+    def one(entry: Entry, pending: bool) -> None:
+        try:
+            delete(r, entry, replacing=False, pending=pending)
+        except Exception as e:  # noqa: BLE001 - collected, then the operation fails
+            with r.lock:
+                errors.append(f"{type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=one, args=pair) for pair in ready]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def delete_phase(r: Realizer) -> None:
+    """After a successful `pulumi up`: the pending deletes of create-before-delete replacements
+    (now or in a failed deployment before), and the resources the program no longer registers
+    (deployment_executor.go: Execute, then GenerateDeletes)."""
+    with r.lock:
+        registered = set(r.registered_urns)
+    entries: list[tuple[Entry, bool]] = [(e, True) for e in r.state.pending_deletes()]
+    entries += [({**e, "urn": urn}, False) for urn, e in r.state.resources().items() if urn not in registered]
+    delete_all(r, entries)
+
+
+def destroy(r: Realizer, run_program: bool) -> None:
+    """pulumi destroy: refused without --run-program when a resource has delete hooks
+    (pkg/engine/destroy.go: newDestroySource); then every resource of the state (and every
+    pending delete) is deleted in reverse dependency order (step_generator.go: destroyMode)."""
+    resources = r.state.resources()
+    if not run_program:
+        hooked = sorted(
+            urn
+            for urn, e in resources.items()
+            if e.get("hooks", {}).get("beforeDelete") or e.get("hooks", {}).get("afterDelete")
+        )
+        if hooked:
+            raise RealizeError(
+                f"Resource has delete hooks registered, but the program is not running ({', '.join(hooked)}).\n"
+                + RUN_PROGRAM_NEEDED
+            )
+    entries: list[tuple[Entry, bool]] = [(e, True) for e in r.state.pending_deletes()]
+    entries += [({**e, "urn": urn}, False) for urn, e in resources.items()]
+    delete_all(r, entries)
