@@ -110,6 +110,7 @@ def new_entry(typ: str, name: str, options: dict[str, Any], custom: bool = True)
         "replaceOnChanges": list(options.get("replaceOnChanges") or []),
         "hooks": dict(options.get("hooks") or {}),
         "dependencies": list(options.get("dependencies") or []),
+        "propertyDependencies": dict(options.get("propertyDependencies") or {}),
         "parent": options.get("parent") or "",
         "provider": options.get("provider") or "",
         "deletedWith": options.get("deletedWith") or "",
@@ -184,6 +185,10 @@ def register(
             "delete before create" if dbr else "create before delete",
         )
         if dbr:
+            # Dependents that the replacement would replace too go first, in reverse order.
+            for dependent in reversed(dependent_replacements(r, urn)):
+                log.info("%s: deleting %s first (it depends on it and would be replaced)", what, dependent["urn"])
+                delete(r, dependent, replacing=True, pending=False)
             delete(r, {**old, "urn": urn}, replacing=True, pending=False)
             return _create(r, rtype, entry, news, urn, replacing=None)
         return _create(r, rtype, entry, news, urn, replacing=old)
@@ -195,6 +200,33 @@ def register(
     # A same step: the old outputs, the new options.
     r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": old["outputs"]})
     return old["id"], old["outputs"]
+
+
+#: What a property that depends on a resource being replaced becomes for the dependents' diff.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the SDK's unknown-value sentinel (pulumi.runtime.rpc.UNKNOWN)
+
+
+def dependent_replacements(r: Realizer, root: str) -> list[Entry]:
+    """step_generator.go: calculateDependentReplacements: before a resource is deleted to be
+    replaced (delete-before-replace), every resource of the state that depends on it (transitively)
+    through a property is diffed by its provider with those properties unknown; those the diff
+    would replace are deleted first. Dependencies without a property (depends_on) do not count.
+    The dependents in dependency order."""
+    resources = r.state.resources()
+    replace_set = {root}
+    found: list[Entry] = []
+    for urn, entry in resources.items():  # the state lists resources in dependency order
+        if urn == root or not entry.get("custom", True):
+            continue
+        unknown = {key for key, urns in (entry.get("propertyDependencies") or {}).items() if set(urns) & replace_set}
+        if not unknown:
+            continue
+        inputs = {k: (UNKNOWN if k in unknown else v) for k, v in (entry.get("inputs") or {}).items()}
+        diff = r.resource_type(entry["type"]).diff(r, entry["name"], entry, inputs)
+        if apply_replace_on_changes(diff, entry.get("replaceOnChanges") or [], False):
+            replace_set.add(urn)
+            found.append({**entry, "urn": urn})
+    return found
 
 
 def _create(

@@ -91,6 +91,7 @@ def _make_monitor(realizer: Realizer) -> Any:
                     if getattr(hooks, field)
                 },
                 "dependencies": sorted(set(request.dependencies)),
+                "propertyDependencies": {k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                 "parent": request.parent,
                 "provider": request.provider,
                 "deletedWith": request.deletedWith,

@@ -92,6 +92,24 @@ if mode == "opts":
     if cfg.get_bool("keep", True):
         kept = docker.Volume("kept", opts=pulumi.ResourceOptions(retain_on_delete=True))
         pulumi.export("kept", kept.name)
+if mode == "cascade":
+    # base is replaced delete-before-replace (named); `fed` takes a property from it, `ordered`
+    # only depends_on it. An after_create hook records every create.
+    def after_create(args):
+        with open(cfg.require("marker"), "a") as f:
+            f.write("created " + args.name + "\\n")
+    created = pulumi.ResourceHook("toy-after-create", after_create)
+    hooks = pulumi.ResourceHookBinding(after_create=[created])
+    base = docker.Container("base", name="toy-base-" + pulumi.get_stack(), image=img.repo_digest,
+        command=["sleep", "600"], envs=["NOTE=" + cfg.get("note", "one")], destroy_grace_seconds=1,
+        opts=pulumi.ResourceOptions(hooks=hooks))
+    fed = docker.Container("fed", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        envs=[base.name.apply(lambda n: "BASE=" + n)], opts=pulumi.ResourceOptions(hooks=hooks))
+    ordered = docker.Container("ordered", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+        opts=pulumi.ResourceOptions(depends_on=[base], hooks=hooks))
+    pulumi.export("base", base.id)
+    pulumi.export("fed", fed.id)
+    pulumi.export("ordered", ordered.id)
 if mode == "dyn":
     marker = cfg.require("marker")
     class Check(pulumi.dynamic.ResourceProvider):
@@ -510,3 +528,21 @@ def test_dynamic_resources_create_update_and_delete_through_their_provider(toy, 
         "update check-one one -> two",
         "delete check-one",
     ]
+
+
+@pytest.mark.live
+def test_a_delete_before_replace_deletes_the_dependents_it_would_replace_first(toy, tmp_path):
+    # step_generator.go: calculateDependentReplacements; step.go: after_create hooks.
+    run, run_id, client = toy
+    marker = tmp_path / "created.txt"
+    first = run(mode="cascade", note="one", marker=str(marker))
+    assert sorted(marker.read_text().split()) == sorted(["created"] * 3 + ["base", "fed", "ordered"])
+    marker.write_text("")
+    second = run(mode="cascade", note="two", marker=str(marker))
+    assert second["base"] != first["base"]
+    # `fed` takes base's name: deleted before base and created again, although its own
+    # inputs end up equal; `ordered` (depends_on only) is left alone.
+    assert second["fed"] != first["fed"]
+    assert second["ordered"] == first["ordered"]
+    assert marker.read_text().split() == ["created", "base", "created", "fed"]
+    assert {c.id for c in client.containers.list(all=True) if c.id in (first["base"], first["fed"])} == set()
