@@ -68,8 +68,15 @@ def module_live_stack(live_docker, tmp_path_factory, request):
 # --- HTTP helpers (127.0.0.1 only: the published ports) ----------------------
 
 
+#: The published ports are on the loopback interface (a stack may serve HTTPS, or bind ::1).
+LOOPBACK_PREFIXES = ("http://127.0.0.1:", "https://127.0.0.1:", "http://[::1]:", "https://[::1]:")
+
+
 def http(method: str, url: str, token: str | None = None, **kwargs) -> requests.Response:
-    assert url.startswith("http://127.0.0.1:"), f"live tests talk to 127.0.0.1 only, not {url}"
+    """One request to a published loopback port. HTTPS is not verified: the live stacks
+    use throwaway self-signed certificates."""
+    assert url.startswith(LOOPBACK_PREFIXES), f"live tests talk to the loopback only, not {url}"
+    kwargs.setdefault("verify", False)
     headers = kwargs.pop("headers", {})
     if token:
         headers["Authorization"] = f"Token {token}"

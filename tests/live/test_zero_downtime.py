@@ -63,12 +63,15 @@ def assert_no_failed_request(result: LoadResult) -> None:
 
 
 def assert_every_old_replica_was_drained(outputs, replaced: int) -> None:
-    """The before_delete hook (infra/drain_hook.py) ran for each deleted
-    replica and drained it (it warns, and lets the delete go on, when it cannot)."""
+    """Each new replica's after_create hook (infra/sweep_hook.py) drained and removed the one
+    it replaces (infra/drain_hook.py; it warns, and removes it anyway, when it cannot), and the
+    engine's delete of the old one, with its before_delete hook, found it gone."""
     runs = outputs.result["hookRuns"]
-    assert [run["hook"] for run in runs] == ["library-drain-api-replica"] * replaced, runs
-    assert "not drained before deletion" not in outputs.log, outputs.log[-3000:]
-    assert outputs.log.count("drained in") == replaced, outputs.log[-3000:]
+    sweeps = [run for run in runs if run["hook"] == "library-sweep-api"]
+    assert len(sweeps) == replaced, runs
+    assert [run["hook"] for run in runs if run["kind"] == "beforeDelete"] == ["library-drain-api-replica"] * replaced
+    assert "not drained before" not in outputs.log, outputs.log[-3000:]
+    assert outputs.log.count(" drained in ") == replaced, outputs.log[-3000:]
 
 
 def test_a_code_deployment_under_load_fails_no_request(live_stack):

@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tests.live.conftest import HTTP_TIMEOUT, isbn13
-
-#: The published ports are on the loopback interface (a stack may serve HTTPS, or bind ::1).
-LOOPBACK_PREFIXES = ("http://127.0.0.1:", "https://127.0.0.1:", "http://[::1]:", "https://[::1]:")
+from tests.live.conftest import HTTP_TIMEOUT, LOOPBACK_PREFIXES, isbn13
 
 
 class LoopbackSession(requests.Session):
@@ -32,11 +29,12 @@ class LoopbackSession(requests.Session):
         super().__init__()
         if token:
             self.headers["Authorization"] = f"Token {token}"
-        self.verify = False
 
     def request(self, method, url, **kwargs):  # noqa: D102 - requests' signature
         assert str(url).startswith(LOOPBACK_PREFIXES), f"live traffic goes to the loopback only, not {url}"
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        # Per request: a CA bundle named in the environment would override the session's setting.
+        kwargs.setdefault("verify", False)
         kwargs.setdefault("allow_redirects", False)
         return super().request(method, url, **kwargs)
 
