@@ -4,6 +4,7 @@ import importlib
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -71,3 +72,15 @@ def wait_for_room_in_the_throttle_window(needed_s: float, period_s: int = 60) ->
     left = period_s - time.time() % period_s
     if left < needed_s:
         time.sleep(left + 0.5)
+
+
+def self_signed_certificate(where: Path, common_name: str = "localhost") -> tuple[str, str]:
+    """A throwaway self-signed certificate and its key (PEM texts), made with openssl in `where`."""
+    cert, key = where / f"{common_name}.crt", where / f"{common_name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={common_name}"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert.read_text(), key.read_text()

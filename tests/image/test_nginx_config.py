@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import load_infra_module
+from tests.conftest import load_infra_module, self_signed_certificate
 
 from .conftest import TEST_LABEL
 
@@ -30,28 +29,7 @@ def nginx_image(docker_client):
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[str, str]:
     """A throwaway self-signed certificate and key (PEM)."""
-    where = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(where / "key.pem"),
-            "-out",
-            str(where / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return (where / "cert.pem").read_text(), (where / "key.pem").read_text()
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def nginx_test(docker_client, image: str, files: dict[str, str]) -> tuple[int, str]:

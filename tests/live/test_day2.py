@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port_block
+from tests.conftest import free_port_block, self_signed_certificate
 from tests.live.conftest import NO_THROTTLING, all_books, isbn13
 from tests.live.test_zero_downtime import change_the_code
 from tests.live.traffic import ContinuousLoad, GapProbe, LoopbackSession
@@ -106,6 +106,14 @@ def day2(module_live_stack, live_docker):
         pass
 
 
+def expected_url(stack, day2: Day2) -> str:
+    """The URL the stack will have with the config about to be deployed."""
+    config = stack.config(**day2.config)
+    scheme = "https" if config.get("library:tlsCertificate") else "http"
+    host = "[::1]" if config.get("library:bindAddress") == "::1" else "127.0.0.1"
+    return f"{scheme}://{host}:{config['library:hostPort']}/"
+
+
 def change(
     day2: Day2,
     row: str,
@@ -124,20 +132,20 @@ def change(
         day2.config.pop(key, None)
         day2.secrets.pop(key, None)
     before = snapshot(stack)
-    old_url = day2.url
-    new_url: list[str] = []
+    old_url, new_url = day2.url, expected_url(stack, day2)
     load = ContinuousLoad(old_url, day2.token, seed=len(day2.rows) + 1).start()
-    probe = GapProbe(lambda: [*new_url, old_url]).start()
+    # The gap: no answer at the old address nor at the new one (a new port, address or scheme).
+    probe = GapProbe(lambda: list(dict.fromkeys([old_url, new_url]))).start()
     try:
         time.sleep(SETTLE_SECONDS)
         started = time.monotonic()
         outputs = stack.deploy(secrets=day2.secrets, **day2.config)
         up_seconds = time.monotonic() - started
-        new_url.append(outputs["url"])
         time.sleep(SETTLE_SECONDS)
     finally:
         gap = probe.stop()
         result = load.stop()
+    assert outputs["url"] == new_url
     day2.url = outputs["url"]
     after = snapshot(stack)
     happened = what_happened(before, after)
@@ -146,6 +154,7 @@ def change(
         "up_s": round(up_seconds, 1),
         "requests": result.requests,
         "failed": len(result.failures),
+        "first_failure": result.failures[0][:160] if result.failures else "",
         "gap_s": round(gap, 2),
         **happened,
     }
@@ -241,36 +250,30 @@ def test_throttles(day2):
 
 
 def test_allowed_hosts(day2):
-    change(day2, "allowedHosts", ENV_CHANGED, config={"library:allowedHosts": "127.0.0.1,localhost,library.test"})
+    change(day2, "allowedHosts", ENV_CHANGED, config={"library:allowedHosts": "127.0.0.1,localhost,[::1],library.test"})
+
+
+def test_host_port(day2):
+    port = free_port_block(1)
+    # The app's trusted origins name the port (plain HTTP): the replicas are replaced too.
+    change(day2, "hostPort", PROXY_TOO, config={"library:hostPort": port}, gap_expected=True)
+    assert day2.url == f"http://127.0.0.1:{port}/"
+
+
+def test_bind_address(day2):
+    # From one loopback address to the other: ::1 (IPv6) and back.
+    # Only the proxy: the app's allowed hosts and origins do not name the address.
+    proxy_only = {**NOTHING, "proxy": "replaced"}
+    change(day2, "bindAddress 127.0.0.1->::1", proxy_only, config={"library:bindAddress": "::1"}, gap_expected=True)
+    assert day2.url.startswith("http://[::1]:")
+    change(
+        day2, "bindAddress ::1->127.0.0.1", proxy_only, config={"library:bindAddress": "127.0.0.1"}, gap_expected=True
+    )
 
 
 def test_https_behind_another_proxy(day2):
     # The proxy's forwarded scheme changes: the proxy is replaced (fixed name and port).
     change(day2, "https false->true", PROXY_TOO, config={"library:https": True}, gap_expected=True)
-
-
-def _certificate(tmp_path, name: str) -> tuple[str, str]:
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            f"/CN={name}",
-            "-keyout",
-            str(tmp_path / f"{name}.key"),
-            "-out",
-            str(tmp_path / f"{name}.crt"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return (tmp_path / f"{name}.crt").read_text(), (tmp_path / f"{name}.key").read_text()
 
 
 def _served_certificate_subject(url: str) -> str:
@@ -286,7 +289,7 @@ def _served_certificate_subject(url: str) -> str:
 
 
 def test_tls_on_rotated_and_off(day2, tmp_path):
-    first_cert, first_key = _certificate(tmp_path, "day2-first")
+    first_cert, first_key = self_signed_certificate(tmp_path, "day2-first")
     change(
         day2,
         "TLS on",
@@ -296,7 +299,7 @@ def test_tls_on_rotated_and_off(day2, tmp_path):
         gap_expected=True,
     )
     assert day2.url.startswith("https://") and "day2-first" in _served_certificate_subject(day2.url)
-    second_cert, second_key = _certificate(tmp_path, "day2-second")
+    second_cert, second_key = self_signed_certificate(tmp_path, "day2-second")
     # Only the proxy's uploads change: the app's environment is the same.
     change(
         day2,
@@ -309,23 +312,6 @@ def test_tls_on_rotated_and_off(day2, tmp_path):
     assert "day2-second" in _served_certificate_subject(day2.url)
     change(day2, "TLS off", PROXY_TOO, drop=("library:tlsCertificate", "library:tlsKey"), gap_expected=True)
     assert day2.url.startswith("http://")
-
-
-def test_host_port(day2):
-    port = free_port_block(1)
-    change(day2, "hostPort", PROXY_TOO, config={"library:hostPort": port}, gap_expected=True)
-    assert day2.url == f"http://127.0.0.1:{port}/"
-
-
-def test_bind_address(day2):
-    # From one loopback address to the other: ::1 (IPv6) and back.
-    # Only the proxy: the app's allowed hosts and origins do not name the address.
-    proxy_only = {**NOTHING, "proxy": "replaced"}
-    change(day2, "bindAddress 127.0.0.1->::1", proxy_only, config={"library:bindAddress": "::1"}, gap_expected=True)
-    assert day2.url.startswith("http://[::1]:")
-    change(
-        day2, "bindAddress ::1->127.0.0.1", proxy_only, config={"library:bindAddress": "127.0.0.1"}, gap_expected=True
-    )
 
 
 def test_retaining_the_database_volume_is_a_state_only_change(day2):
