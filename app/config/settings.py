@@ -203,12 +203,23 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "filters": {"one_line_warning": {"()": "core.logging.OneLineWarning"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        # Suspicious requests (a forged Host, ...) are a client's doing: one short
+        # warning line each, no traceback, so that a flood of them cannot fill the logs.
+        "security": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+            "filters": ["one_line_warning"],
+        },
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         # Client errors (4xx) are answered, not faults: log them quietly.
         "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
-        "django.security.DisallowedHost": {"handlers": ["stdout"], "level": "WARNING", "propagate": False},
+        "django.security": {"handlers": ["security"], "level": "WARNING", "propagate": False},
     },
 }
