@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from core.env import env_bool, env_int, env_list, env_str
+from core.env import env_bool, env_int, env_list, env_origin, env_str
 from throttling.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Absolute links from API_PUBLIC_ORIGIN, not from the request's Host.
+    "core.origin.PublicOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -152,15 +154,15 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # `Authorization: Bearer <key>` or `Token <key>`.
+        "books.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PARSER_CLASSES": [
-        "books.api.parsers.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: the schema declares JSON bodies, and generated clients break
+    # on bodies declared in several media types. The browsable API's raw-data
+    # form sends JSON too.
+    "DEFAULT_PARSER_CLASSES": ["books.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "books.api.schema.LibraryAutoSchema",
     "EXCEPTION_HANDLER": "books.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["throttling.throttles.AnonThrottle", "throttling.throttles.UserThrottle"],
@@ -176,6 +178,14 @@ for _scope, _default in (("anon", "600/minute"), ("user", "3000/minute")):
     except ValueError as error:
         raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={error}") from None
 
+# The HTML browsable API: off in production (the schema does not declare it),
+# on with debug unless set (books/api/negotiation.py).
+API_BROWSABLE = env_bool("API_BROWSABLE", DEBUG)
+# The public origin (scheme://host[:port]) that absolute links in answers
+# (pagination, the API root) are built from, instead of the request's Host
+# header: core/origin.py. Empty: from the request.
+API_PUBLIC_ORIGIN = env_origin("API_PUBLIC_ORIGIN")
+
 # Pagination and filters are the book API's own (books/api/views.py declares them).
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 20, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
@@ -185,8 +195,18 @@ API_COUNT_ESTIMATE_THRESHOLD = env_int("API_COUNT_ESTIMATE_THRESHOLD", 100_000, 
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Library API",
-    "DESCRIPTION": "Books of the library: anyone may read, authenticated users may write.",
+    "DESCRIPTION": (
+        "Books of the library: anyone may read, authenticated users may write "
+        "(`Authorization: Bearer <token>`; `Token <token>` works too).\n\n"
+        "Request and response bodies are JSON; every error is a JSON object. A method a path does "
+        "not list is answered 405 with an `Allow` header naming the ones it does."
+    ),
     "VERSION": "1.0.0",
+    "CONTACT": {"name": "The library service's maintainers"},
+    "LICENSE": {"name": "Proprietary"},
+    # Relative to the schema's own address unless the public origin is configured.
+    "SERVERS": [{"url": API_PUBLIC_ORIGIN or "/", "description": "This service"}],
+    "TAGS": [{"name": "books", "description": "The library's books: list, search, create, change, delete."}],
     "SERVE_INCLUDE_SCHEMA": False,
     # Request bodies get their own components (BookRequest): no read-only id,
     # and minLength 1 where the API refuses blank strings.

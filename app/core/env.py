@@ -6,6 +6,7 @@ variable, instead of surfacing later as odd behaviour.
 """
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,3 +46,27 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blank entries are dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_origin(name: str) -> str:
+    """An origin, `scheme://host[:port]` with scheme http or https and nothing
+    after it (a trailing slash is dropped); empty when unset."""
+    raw = env_str(name)
+    if not raw:
+        return ""
+    value = raw.removesuffix("/")
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
+        )
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an origin; use scheme://host[:port], e.g. https://library.example.com"
+        )
+    return value

@@ -169,7 +169,8 @@ def test_session_authentication_works_for_the_browsable_api(client, user):
     assert response.status_code == 201
 
 
-def test_browsable_api_renders(client):
+def test_browsable_api_renders(client, settings):
+    settings.API_BROWSABLE = True  # off in production (tests/app/test_contract.py)
     make_book()
     response = client.get("/api/books/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200

@@ -216,6 +216,7 @@ class BookPagination(PageNumberPagination):
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
+        response["required"] = ["count", "next", "previous", "results"]  # always there; null at either end
         response["properties"]["count"]["description"] = (
             "Number of matching books: exact for filtered or searched lists and for tables of up to "
             "API_COUNT_ESTIMATE_THRESHOLD books; above that, an unfiltered list reports PostgreSQL's "

@@ -42,7 +42,11 @@ def model_max_length(name: str) -> int:
 
 class BookSerializer(serializers.ModelSerializer):
     title = StrictCharField(max_length=model_max_length("title"))
-    subtitle = StrictCharField(max_length=model_max_length("subtitle"), allow_blank=True, required=False, default="")
+    # No serializer default: a default is applied to partial updates too, and
+    # the schema would advertise it, so generated clients would send it and
+    # a title-only PATCH would blank the subtitle. A create without one gets
+    # the model's empty string.
+    subtitle = StrictCharField(max_length=model_max_length("subtitle"), allow_blank=True, required=False)
     author = StrictCharField(max_length=model_max_length("author"))
     isbn = ISBNField(
         help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored and returned as ISBN-13 digits.",

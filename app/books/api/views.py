@@ -1,14 +1,30 @@
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from ..models import SEARCHED_COLUMNS, Book
 from .filters import BookFilter, ParameterSearchFilter, QueryFilterBackend, StrictOrderingFilter
+from .negotiation import ApiContentNegotiation
 from .pagination import BookPagination
 from .serializers import BookSerializer
 
 DUPLICATE_ISBN = {"isbn": ["A book with this ISBN already exists."]}
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List books",
+        description="A page of books. Filter by `author` (exact) or `isbn` (any spelling), `search` title, "
+        "subtitle and author, sort with `ordering`.",
+    ),
+    create=extend_schema(summary="Add a book", description="`subtitle` may be left out (empty)."),
+    retrieve=extend_schema(summary="Get a book"),
+    update=extend_schema(summary="Replace a book", description="Every field is set; a missing `subtitle` is empty."),
+    partial_update=extend_schema(
+        summary="Change some fields of a book", description="Only the fields sent change; the others keep their value."
+    ),
+    destroy=extend_schema(summary="Delete a book"),
+)
 class BookViewSet(viewsets.ModelViewSet):
     """Books: anyone may read; authenticated users may create, update and delete.
 
@@ -24,6 +40,10 @@ class BookViewSet(viewsets.ModelViewSet):
     search_fields = list(SEARCHED_COLUMNS)  # trigram-indexed: see Book.Meta
     ordering_fields = ["id", "title", "author", "isbn"]
     ordering = ["id"]
+    # The schema's methods and no others (OPTIONS would be an undeclared
+    # metadata answer): anything else is a JSON 405 with an `Allow` header.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+    content_negotiation_class = ApiContentNegotiation
 
     def filter_queryset(self, queryset):
         # Filters, search and ordering are parameters of the list. DRF also
