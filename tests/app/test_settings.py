@@ -75,6 +75,12 @@ def test_debug_without_a_secret_key_gets_a_random_one():
         ({"API_THROTTLE_ANON": "lots"}, "API_THROTTLE_ANON='lots' is not a rate"),
         ({"API_THROTTLE_USER": "10/fortnight"}, "API_THROTTLE_USER='10/fortnight' is not a rate"),
         ({"API_THROTTLE_ANON": "²/minute"}, "API_THROTTLE_ANON='²/minute' is not a rate"),
+        ({"API_PUBLIC_ORIGIN": "library.example.com"}, "API_PUBLIC_ORIGIN='library.example.com' is not an origin"),
+        ({"API_PUBLIC_ORIGIN": "ftp://example.com"}, "API_PUBLIC_ORIGIN='ftp://example.com' is not an origin"),
+        ({"API_PUBLIC_ORIGIN": "https://example.com/api"}, "is not an origin"),
+        ({"API_PUBLIC_ORIGIN": "https://example.com:99999"}, "is not an origin"),
+        ({"API_PUBLIC_ORIGIN": "https://u:p@example.com"}, "is not an origin"),
+        ({"API_BROWSABLE": "perhaps"}, "API_BROWSABLE='perhaps' is not a boolean"),
     ],
 )
 def test_bad_environment_values_are_named(env, message):
@@ -120,3 +126,39 @@ def test_page_sizes_come_from_the_environment():
     )
     result = manage("shell", "-c", code, **{**PRODUCTION, "API_PAGE_SIZE": "7", "API_MAX_PAGE_SIZE": "30"})
     assert result.stdout.strip().splitlines()[-1] == "7 30", result.stderr
+
+
+def test_public_origin_and_browsable_api_from_the_environment():
+    """API_PUBLIC_ORIGIN (trailing slash dropped) is also the schema's server;
+    the browsable API is off in production and on with debug."""
+    code = (
+        "from django.conf import settings as s; import json; "
+        "print(json.dumps([s.API_PUBLIC_ORIGIN, s.SPECTACULAR_SETTINGS['SERVERS'][0]['url'], s.API_BROWSABLE]))"
+    )
+    configured = manage("shell", "-c", code, API_PUBLIC_ORIGIN="https://library.example.com:8443/", **PRODUCTION)
+    assert json.loads(configured.stdout.strip().splitlines()[-1]) == [
+        "https://library.example.com:8443",
+        "https://library.example.com:8443",
+        False,
+    ], configured.stderr
+    debug = manage("shell", "-c", code, DJANGO_DEBUG="true", **PRODUCTION)
+    assert json.loads(debug.stdout.strip().splitlines()[-1]) == ["", "/", True], debug.stderr
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:1", "x" * 5000 + ".example"])
+def test_a_forged_host_logs_one_short_warning_line(host):
+    """Django logs a SuspiciousOperation as an ERROR with a traceback: an
+    attacker could fill the logs with forged Host headers."""
+    code = (
+        "from django.test import Client; "
+        f"response = Client().get('/api/books/', HTTP_HOST={host!r}); print('status', response.status_code)"
+    )
+    result = manage("shell", "-c", code, **PRODUCTION)
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "status 400", result.stdout[-2000:] + result.stderr[-2000:]
+    logged = [line for line in lines[:-1] if line.startswith("{")]  # the shell prints a line of its own
+    assert len(logged) == 1 and "Traceback" not in result.stdout, lines
+    entry = json.loads(logged[0])
+    assert entry["level"] == "WARNING" and entry["logger"] == "django.security.DisallowedHost"
+    assert "exception" not in entry
+    assert entry["message"].startswith("Invalid HTTP_HOST header") and len(logged[0]) < 600
