@@ -141,6 +141,17 @@ def test_update(writer):
     assert (book.title, book.isbn) == ("Clean Code", "9780132350884")
 
 
+def test_a_full_update_without_subtitle_empties_it_and_a_partial_one_keeps_it(writer):
+    book = make_book()
+    book.subtitle = "Kept by PATCH"
+    book.save()
+    response = writer.patch(f"/api/books/{book.id}/", {"title": "Only the title"}, format="json")
+    assert response.status_code == 200 and response.json()["subtitle"] == "Kept by PATCH"
+    payload = {key: value for key, value in CLEAN_CODE.items() if key != "subtitle"}
+    response = writer.put(f"/api/books/{book.id}/", payload, format="json")
+    assert response.status_code == 200 and response.json()["subtitle"] == ""
+
+
 def test_update_keeping_own_isbn_is_not_a_duplicate(writer):
     book = make_book()
     response = writer.put(f"/api/books/{book.id}/", {**CLEAN_CODE, "isbn": "0-306-40615-2"}, format="json")

@@ -48,11 +48,11 @@ class Caller:
     def __call__(self, operation_id, client, **overrides):
         return self.api(operation_id).sync_detailed(client=client, **self.kwargs(operation_id, **overrides))
 
-    def with_content_type(self, operation_id, client, content_type):
-        """The generated request, sent with another Content-Type, parsed by the generated code."""
+    def with_header(self, operation_id, client, header, value):
+        """The generated request, sent with one header changed, parsed by the generated code."""
         module = self.api(operation_id)
         request = module._get_kwargs(**self.kwargs(operation_id))
-        request["headers"] = {**request.get("headers", {}), "Content-Type": content_type}
+        request["headers"] = {**request.get("headers", {}), header: value}
         return module._build_response(client=client, response=client.get_httpx_client().request(**request))
 
 
@@ -88,7 +88,9 @@ def provoke(code, operation_id, call, clients, settings):
     if code == "413":
         return call(operation_id, writer, title="x" * 70_000)
     if code == "415":
-        return call.with_content_type(operation_id, writer, "text/plain")
+        return call.with_header(operation_id, writer, "Content-Type", "text/plain")
+    if code == "406":
+        return call.with_header(operation_id, writer, "Accept", "application/xml")
     if code == "429":
         settings.API_THROTTLE_RATES = {"anon": "1/minute", "user": "1/minute"}
         try:

@@ -85,13 +85,12 @@ def test_pagination_follows_next_and_previous(api, generated_client, writer, ano
 
 
 def ordering_value(generated_client, value: str):
-    """`ordering` as the generated signature types it: an enum when the schema declares the values."""
-    enums = [
-        getattr(generated_client.models, name)
-        for name in dir(generated_client.models)
-        if name.endswith("Ordering") or name.endswith("OrderingItem")
+    """`ordering` as the generated signature types it: a list of the declared keys (an enum each)."""
+    items = [
+        getattr(generated_client.models, name) for name in dir(generated_client.models) if name.endswith("OrderingItem")
     ]
-    return enums[0](value) if enums else value
+    assert items, "the schema declares ordering's values: the generator makes an enum of them"
+    return [items[0](value)]
 
 
 def test_filters_search_and_ordering(api, generated_client, writer, anonymous, schema):

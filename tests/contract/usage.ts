@@ -19,10 +19,10 @@ export function hasMore(page: Page): boolean {
   return next !== null || previous === null;
 }
 
-// `ordering` declares its values: a typo does not type-check.
-const query: ListQuery = { ordering: "-title", page_size: 20, search: "austen" };
+// `ordering` declares its values (one or more keys): a typo does not type-check.
+const query: ListQuery = { ordering: ["-title", "id"], page_size: 20, search: "austen" };
 // @ts-expect-error not a declared ordering
-const typo: ListQuery = { ordering: "titel" };
+const typo: ListQuery = { ordering: ["titel"] };
 
 // A title-only PATCH needs nothing else.
 type PatchBody = NonNullable<operations["books_partial_update"]["requestBody"]>["content"];

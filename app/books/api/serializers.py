@@ -44,8 +44,8 @@ class BookSerializer(serializers.ModelSerializer):
     title = StrictCharField(max_length=model_max_length("title"))
     # No serializer default: a default is applied to partial updates too, and
     # the schema would advertise it, so generated clients would send it and
-    # a title-only PATCH would blank the subtitle. A create without one gets
-    # the model's empty string.
+    # a title-only PATCH would blank the subtitle. A create or a full
+    # replacement (PUT) without one gets the empty string (to_internal_value).
     subtitle = StrictCharField(max_length=model_max_length("subtitle"), allow_blank=True, required=False)
     author = StrictCharField(max_length=model_max_length("author"))
     isbn = ISBNField(
@@ -57,3 +57,9 @@ class BookSerializer(serializers.ModelSerializer):
         model = Book
         fields = ["id", "title", "subtitle", "author", "isbn"]
         read_only_fields = ["id"]
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        if not self.partial:
+            values.setdefault("subtitle", "")  # PUT replaces the whole book
+        return values
