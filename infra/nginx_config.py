@@ -30,6 +30,11 @@ DOCKER_DNS = "127.0.0.11"
 BODY_MAX_KIB = 64
 #: Longer than gunicorn's worker timeout, so that the app's own timeout answers first.
 UPSTREAM_READ_TIMEOUT_S = GUNICORN_TIMEOUT + 5
+#: Admin login attempts per client address: a burst of ADMIN_LOGIN_BURST + 1,
+#: then one every 60 / ADMIN_LOGIN_PER_MINUTE seconds; each costs the app
+#: about a second of password hashing (docs/deploy.md, "Topology: the reverse proxy").
+ADMIN_LOGIN_PER_MINUTE = 5
+ADMIN_LOGIN_BURST = 5
 
 _PLACEHOLDER = re.compile(r"\{\{ *([a-z_]+) *\}\}")
 
@@ -54,17 +59,23 @@ def nginx_config(*, upstream_host: str, upstream_port: int, tls: bool, forwarded
     forwarded_proto: "$scheme", or "https" when TLS is terminated by another
     proxy in front of this one.
     """
-    tls_directives = ""
+    tls_directives = hsts_header = ""
     if tls:
         files = {"certificate_file": TLS_CERTIFICATE_FILE, "key_file": TLS_KEY_FILE}
         tls_text = render(TLS_TEMPLATE.read_text(), files)
         tls_directives = "\n" + tls_text.rstrip("\n")
+        # HSTS over TLS only; the value is the app's own (its SECURE_HSTS_* defaults with HTTPS).
+        hsts_header = "\n        add_header Strict-Transport-Security $edge_hsts always;"
     return render(
         TEMPLATE.read_text(),
         {
             "proxy_port": PROXY_PORT,
             "listen_ssl": " ssl" if tls else "",
             "tls_directives": tls_directives,
+            "hsts_header": hsts_header,
+            "admin_login_per_minute": ADMIN_LOGIN_PER_MINUTE,
+            "admin_login_burst": ADMIN_LOGIN_BURST,
+            "admin_login_retry_after_s": 60 // ADMIN_LOGIN_PER_MINUTE,
             "docker_dns": DOCKER_DNS,
             "body_max_kib": BODY_MAX_KIB,
             "body_max_bytes": BODY_MAX_KIB * 1024,

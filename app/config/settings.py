@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "core.unavailable.DatabaseUnavailableMiddleware",
     "core.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,0 +1,213 @@
+"""The proxy's public edge, on a real nginx serving the rendered TLS config in front of the service image.
+
+testssl.sh judges the TLS set-up (Mozilla's "intermediate" profile); the security
+headers are checked on nginx's own answers and on /healthz, which the app answers
+before its security middleware; admin login attempts are limited per address.
+docs/deploy.md, "TLS at the proxy" and "Topology: the reverse proxy", tell the story.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import ssl
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.conftest import load_infra_module, self_signed_certificate
+
+from .conftest import HARDENED, TEST_LABEL
+from .test_nginx_config import NGINX_IMAGE
+
+pytestmark = pytest.mark.docker
+
+UNVERIFIED = ssl.create_default_context()
+UNVERIFIED.check_hostname = False
+UNVERIFIED.verify_mode = ssl.CERT_NONE
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@pytest.fixture(scope="module")
+def edge(docker_client, image, tmp_path_factory):
+    """https://127.0.0.1:<port>: nginx with the TLS config, the service image (as `api`) behind it."""
+    if not docker_client.images.list(name=NGINX_IMAGE):
+        pytest.fail(f"{NGINX_IMAGE} is missing: bash scripts/build-debian-images.sh nginx", pytrace=False)
+    proxy = load_infra_module("proxy")
+    parts = load_infra_module("container_parts")
+    nginx = load_infra_module("nginx_config")
+    run = f"edge-{uuid.uuid4().hex[:8]}"
+    labels = {TEST_LABEL: run}
+    network = docker_client.networks.create(f"library-test-{run}", driver="bridge", labels=labels)
+    try:
+        docker_client.containers.run(
+            image,
+            detach=True,
+            name=f"library-test-{run}-api",
+            labels=labels,
+            network=network.name,
+            # /healthz and the admin's CSRF refusal need no database: none runs.
+            environment={
+                "DATABASE_URL": "postgres://library:unused@nowhere.invalid:5432/library",
+                "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DJANGO_HTTPS": "false",
+                "API_NUM_PROXIES": "1",
+            },
+            **HARDENED,
+        )
+        network.disconnect(f"library-test-{run}-api")
+        network.connect(f"library-test-{run}-api", aliases=["api"])
+        cert, key = self_signed_certificate(tmp_path_factory.mktemp("edge-tls"))
+        conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=True, forwarded_proto="$scheme")
+        container = docker_client.containers.create(
+            NGINX_IMAGE,
+            name=f"library-test-{run}-proxy",
+            entrypoint=[proxy.NGINX_BINARY],
+            command=["-c", nginx.CONFIG_FILE, "-g", "daemon off;"],
+            user=proxy.NGINX_USER,
+            tmpfs=dict(parts.TMPFS),
+            cap_drop=["ALL"],
+            network=network.name,
+            ports={f"{nginx.PROXY_PORT}/tcp": ("127.0.0.1", None)},
+            labels=labels,
+        )
+        upload(container, {nginx.CONFIG_FILE: conf, nginx.TLS_CERTIFICATE_FILE: cert, nginx.TLS_KEY_FILE: key})
+        container.start()
+        container.reload()
+        port = int(container.ports[f"{nginx.PROXY_PORT}/tcp"][0]["HostPort"])
+        base = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if request(f"{base}/healthz")[0] == 200:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the service did not answer through the proxy:\n{container.logs().decode()[-2000:]}")
+        yield base
+    finally:
+        for leftover in docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run}"}):
+            leftover.remove(force=True, v=True)
+        network.remove()
+
+
+def upload(container, files: dict[str, str]) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for path, text in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            data = text.encode()
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    container.put_archive("/", archive.getvalue())
+
+
+def request(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None):
+    """(status, headers, body) of one request; an error status is an answer, not an exception."""
+    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=UNVERIFIED) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+    except OSError:
+        return 0, None, b""
+
+
+def test_testssl_finds_no_suite_without_forward_secrecy_and_no_tls_1_0_or_1_1(edge, tmp_path):
+    testssl = shutil.which("testssl") or shutil.which("testssl.sh")
+    if testssl is None:
+        pytest.fail("testssl.sh is missing: apt-get install testssl.sh (.ci/run installs it)", pytrace=False)
+    report = tmp_path / "testssl.json"
+    started = time.monotonic()
+    subprocess.run(
+        [testssl, "--quiet", "--color", "0", "--warnings", "off", "--sneaky", "--jsonfile", str(report)]
+        + ["--protocols", "--std", "--fs", "--each-cipher", edge.removeprefix("https://")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    findings = {item["id"]: item for item in json.loads(report.read_text())}
+    print(f"testssl.sh ran {time.monotonic() - started:.0f} s")
+    for item in findings.values():
+        print(f"{item['id']}: {item['severity']} {item['finding']}")
+
+    for protocol in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
+        assert findings[protocol]["finding"] == "not offered", findings[protocol]
+    assert findings["TLS1_2"]["finding"] == "offered"
+    assert findings["TLS1_3"]["finding"].startswith("offered")
+    # Cipher categories (testssl.sh 3.0): nothing weak, no CBC ("AVERAGE"); forward secrecy offered.
+    for category in ("NULL", "aNULL", "EXPORT", "LOW", "3DES_IDEA", "AVERAGE"):
+        assert findings[f"cipherlist_{category}"]["finding"] == "not offered", findings[f"cipherlist_{category}"]
+    assert findings["PFS"]["finding"] == "offered"
+    # Every suite offered, one by one ("xc030 ECDHE-RSA-AES256-GCM-SHA384 ECDH 253 AESGCM 256 ..."):
+    # an ephemeral key exchange, never static RSA.
+    offered = [item["finding"].split() for key, item in findings.items() if key.startswith("cipher_x")]
+    assert len(offered) >= 4, sorted(findings)
+    for _, name, key_exchange, *_ in offered:
+        assert key_exchange in ("ECDH", "DH"), (name, key_exchange)
+        assert name.startswith(("TLS_", "ECDHE-", "DHE-")), name
+    assert sorted(name for _, name, *_ in offered) == sorted(findings["PFS_ciphers"]["finding"].split())
+    assert not [item for item in findings.values() if item["severity"] in ("MEDIUM", "HIGH", "CRITICAL")]
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("GET", "/healthz", None, 200),  # answered by the app before its security middleware
+        ("TRACE", "/", None, 405),  # refused by nginx itself
+        ("POST", "/api/books/", b"x" * (65 * 1024), 413),  # too large for nginx
+    ],
+)
+def test_security_headers_on_nginx_answers_and_healthz(edge, method, path, body, status):
+    got, headers, _ = request(f"{edge}{path}", method=method, data=body)
+    assert got == status
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.get_all(name) == [value], (name, headers)
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_the_apps_own_security_headers_are_kept_not_doubled(edge):
+    status, headers, _ = request(f"{edge}/admin/login/")
+    assert status == 200
+    assert headers.get_all("X-Content-Type-Options") == ["nosniff"]
+    assert headers.get_all("X-Frame-Options") == ["DENY"]
+    assert headers.get_all("Referrer-Policy") == ["same-origin"]
+    [policy] = headers.get_all("Content-Security-Policy")
+    assert "script-src 'self'" in policy  # the app's page policy (core/csp.py), not nginx's 'none'
+
+
+def test_admin_login_attempts_are_limited_per_address(edge):
+    nginx = load_infra_module("nginx_config")
+    allowed = nginx.ADMIN_LOGIN_BURST + 1
+    login = f"{edge}/admin/login/"
+    form = b"username=admin&password=wrong"
+    answers = [request(login, "POST", form)[0] for _ in range(allowed + 4)]
+    # The app answers the first ones itself (403: no CSRF token), then the proxy refuses.
+    assert all(status not in (0, 429) for status in answers[:allowed]), answers
+    assert answers[allowed:] == [429] * 4, answers
+    status, headers, body = request(login, "POST", form)
+    assert status == 429
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"detail": "Too many login attempts from this address: try again later."}
+    assert headers["Retry-After"] == str(60 // nginx.ADMIN_LOGIN_PER_MINUTE)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    # The same path spelled otherwise is the same $uri; other requests are not counted.
+    assert request(f"{edge}/admin//login/?next=/admin/", "POST", form)[0] == 429
+    assert request(login)[0] == 200
+    assert request(f"{edge}/api/books/", "POST", b"{}", {"Content-Type": "application/json"})[0] != 429
+    # After the window, attempts are let through again.
+    time.sleep(int(headers["Retry-After"]) + 1)
+    assert request(login, "POST", form)[0] not in (0, 429)
