@@ -75,6 +75,8 @@ def test_debug_without_a_secret_key_gets_a_random_one():
         ({"API_THROTTLE_ANON": "lots"}, "API_THROTTLE_ANON='lots' is not a rate"),
         ({"API_THROTTLE_USER": "10/fortnight"}, "API_THROTTLE_USER='10/fortnight' is not a rate"),
         ({"API_THROTTLE_ANON": "²/minute"}, "API_THROTTLE_ANON='²/minute' is not a rate"),
+        ({"ADMIN_LOGIN_FAILURE_LIMIT": "0"}, "ADMIN_LOGIN_FAILURE_LIMIT=0 must be at least 1"),
+        ({"ADMIN_LOGIN_LOCKOUT_SECONDS": "a while"}, "ADMIN_LOGIN_LOCKOUT_SECONDS='a while' is not an integer"),
     ],
 )
 def test_bad_environment_values_are_named(env, message):
@@ -120,3 +122,13 @@ def test_page_sizes_come_from_the_environment():
     )
     result = manage("shell", "-c", code, **{**PRODUCTION, "API_PAGE_SIZE": "7", "API_MAX_PAGE_SIZE": "30"})
     assert result.stdout.strip().splitlines()[-1] == "7 30", result.stderr
+
+
+def test_the_login_lockout_comes_from_the_environment():
+    """ADMIN_LOGIN_FAILURE_LIMIT and ADMIN_LOGIN_LOCKOUT_SECONDS reach django-axes."""
+    code = "from axes.conf import settings as s; print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds())"
+    env = {"ADMIN_LOGIN_FAILURE_LIMIT": "4", "ADMIN_LOGIN_LOCKOUT_SECONDS": "120"}
+    result = manage("shell", "-c", code, **{**PRODUCTION, **env})
+    assert result.stdout.strip().splitlines()[-1] == "4 120.0", result.stderr
+    result = manage("shell", "-c", code, **PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1] == "5 900.0", result.stderr
