@@ -15,6 +15,7 @@ import json
 
 import pulumi
 from docker_engine import Engine, engine_client
+from labels import PROJECT, STACK
 
 #: What the helper needs, and nothing more (see the module docstring).
 HELPER_CAPABILITIES = ["NET_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"]
@@ -23,7 +24,15 @@ HELPER_TIMEOUT_SECONDS = 30
 
 
 def helper_container_args(replica_id: str, image: str, port: int, labels: dict[str, str]) -> dict:
-    """docker-py `containers.run` arguments for the helper that drains `replica_id`."""
+    """docker-py `containers.run` arguments for the helper that drains `replica_id`.
+
+    The helper is made through the Docker API, outside Pulumi's state: if the
+    deployment dies while it runs, only its labels say whose it is, so it must
+    carry the stack's (project and stack) for a cleanup or the live harness's
+    teardown to find it (docs/testing.md, the live tier)."""
+    missing = [key for key in (PROJECT, STACK) if not labels.get(key)]
+    if missing:
+        raise ValueError(f"the drain helper must carry the stack's labels; missing {missing}")
     return {
         "image": image,
         "command": ["python", "-m", "core.draining", "--port", str(port)],

@@ -5,6 +5,7 @@ hardening is on. A host that serves plain HTTP (a local deployment) or sits
 behind a TLS-terminating proxy switches the HTTPS settings by environment.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "books",
     "throttling",
     "core",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: turns a locked-out login into throttling.lockout's 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,6 +120,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Failed logins: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, its logins are refused (429) without hashing for
+# ADMIN_LOGIN_LOCKOUT_SECONDS (throttling/lockout.py; docs/app.md, "Failed logins").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("ADMIN_LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]  # per account; the proxy limits per address
+# axes.W006 asks for ip_address too: the per-address limit on the login is
+# nginx's (limit_req), which refuses before any worker or hash is spent.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# A fixed window: failures during a lockout do not extend it, so the owner can
+# log in once it ends even while guessing goes on (guessers get N tries a window).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "throttling.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "throttling.lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 from .models import ThrottleWindow
@@ -55,6 +56,22 @@ class AnonThrottle(WindowThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return f"anon:{self.get_ident(request)}"
+
+
+def throttle_refused_credentials(request, view) -> Throttled | None:
+    """Count a request refused for its credentials against the client's address.
+
+    DRF authenticates (and checks permissions) before it throttles, so a
+    request with an invalid token, or an anonymous write, is answered 401 and
+    never counted: a client could try tokens without limit while its reads
+    get 429. books/api/errors.py calls this for those refusals, whatever the
+    authentication scheme, and answers 429 once the address is over the
+    anonymous budget (docs/app.md, "Throttling").
+    """
+    throttle = AnonThrottle()
+    if throttle.allow_request(request, view):
+        return None
+    return Throttled(throttle.wait())
 
 
 class UserThrottle(WindowThrottle):

@@ -81,6 +81,8 @@ def test_debug_without_a_secret_key_gets_a_random_one():
         ({"API_PUBLIC_ORIGIN": "https://example.com:99999"}, "is not an origin"),
         ({"API_PUBLIC_ORIGIN": "https://u:p@example.com"}, "is not an origin"),
         ({"API_BROWSABLE": "perhaps"}, "API_BROWSABLE='perhaps' is not a boolean"),
+        ({"ADMIN_LOGIN_FAILURE_LIMIT": "0"}, "ADMIN_LOGIN_FAILURE_LIMIT=0 must be at least 1"),
+        ({"ADMIN_LOGIN_LOCKOUT_SECONDS": "a while"}, "ADMIN_LOGIN_LOCKOUT_SECONDS='a while' is not an integer"),
     ],
 )
 def test_bad_environment_values_are_named(env, message):
@@ -162,3 +164,13 @@ def test_a_forged_host_logs_one_short_warning_line(host):
     assert entry["level"] == "WARNING" and entry["logger"] == "django.security.DisallowedHost"
     assert "exception" not in entry
     assert entry["message"].startswith("Invalid HTTP_HOST header") and len(logged[0]) < 600
+
+
+def test_the_login_lockout_comes_from_the_environment():
+    """ADMIN_LOGIN_FAILURE_LIMIT and ADMIN_LOGIN_LOCKOUT_SECONDS reach django-axes."""
+    code = "from axes.conf import settings as s; print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds())"
+    env = {"ADMIN_LOGIN_FAILURE_LIMIT": "4", "ADMIN_LOGIN_LOCKOUT_SECONDS": "120"}
+    result = manage("shell", "-c", code, **{**PRODUCTION, **env})
+    assert result.stdout.strip().splitlines()[-1] == "4 120.0", result.stderr
+    result = manage("shell", "-c", code, **PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1] == "5 900.0", result.stderr

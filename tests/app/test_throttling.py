@@ -122,3 +122,44 @@ def test_a_throttle_must_say_which_client_it_counts(rf):
     """A subclass without client_key fails loudly instead of never throttling."""
     with pytest.raises(NotImplementedError):
         WindowThrottle().client_key(rf.get("/api/books/"))
+
+
+def test_invalid_tokens_count_against_the_address(settings, anonymous):
+    """DRF authenticates before it throttles: without counting, 40 bad tokens
+    all got 401 while the same address's reads were already at 429."""
+    settings.API_THROTTLE_RATES = {"anon": "5/minute", "user": "100/minute"}
+    anonymous.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    statuses = [anonymous.get("/api/books/").status_code for _ in range(40)]
+    assert statuses == [401] * 5 + [429] * 35
+    response = anonymous.post("/api/books/", {"title": "x"}, format="json")
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
+    assert response.json()["detail"].startswith("Request was throttled.")
+    assert ThrottleWindow.objects.get().key == "anon:127.0.0.1"
+
+
+def test_refused_credentials_and_reads_share_the_address_budget(settings, anonymous, writer):
+    settings.API_THROTTLE_RATES = {"anon": "3/minute", "user": "100/minute"}
+    assert [anonymous.get("/api/books/").status_code for _ in range(2)] == [200, 200]
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert [bad.get("/api/books/").status_code for _ in range(2)] == [401, 429]
+    assert anonymous.get("/api/books/").status_code == 429
+    # An anonymous write (no credentials at all) is refused for them too: counted, then 429.
+    assert anonymous.post("/api/books/", {"title": "x"}, format="json").status_code == 429
+    # Users are counted by their own budget, not by the address.
+    assert writer.get("/api/books/").status_code == 200
+
+
+def test_a_malformed_authorization_header_is_counted_too(settings):
+    settings.API_THROTTLE_RATES = {"anon": "2/minute", "user": None}
+    client = APIClient(REMOTE_ADDR="10.0.0.7")
+    client.credentials(HTTP_AUTHORIZATION="Token two words")
+    assert [client.delete("/api/books/1/").status_code for _ in range(3)] == [401, 401, 429]
+    assert ThrottleWindow.objects.get().key == "anon:10.0.0.7"
+
+
+def test_refused_credentials_are_not_counted_when_throttling_is_off(settings, anonymous):
+    settings.API_THROTTLE_RATES = {"anon": None, "user": None}
+    anonymous.credentials(HTTP_AUTHORIZATION="Token wrong")
+    assert {anonymous.get("/api/books/").status_code for _ in range(10)} == {401}
+    assert not ThrottleWindow.objects.exists()

@@ -97,7 +97,9 @@ def test_the_drain_helper_drains_a_hardened_replica(docker_client, image, networ
     probe = ["python", "-c", "import socket; socket.create_connection(('127.0.0.1', 8000), timeout=1); print('open')"]
     assert api.exec_run(probe).output.decode().strip() == "open"
 
-    helper_labels = {**labels, "org.library.component": "api-drain"}
+    # As the program labels it (infra/drain_hook.py refuses a helper without the stack's labels).
+    stack_labels = {"org.library.project": "library", "org.library.stack": "image-test"}
+    helper_labels = {**labels, **stack_labels, "org.library.component": "api-drain"}
     report = drain_hook.drain_replica(docker_client, api.id, api.image.id, 8000, helper_labels)
     assert report["drained"] is True and report["port"] == 8000 and report["seconds"] < 5, report
     assert docker_client.containers.list(all=True, filters={"label": "org.library.component=api-drain"}) == [], (

@@ -12,6 +12,8 @@ import re
 import pytest
 from infra_helpers import FAILED_MIGRATION_LOG, is_secret, label_map, unwrap
 
+from tests.conftest import load_infra_module
+
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -392,15 +394,31 @@ def test_api_replicas_are_drained_before_deletion(default, api, infra_drain_hook
     assert others == []
 
 
+HELPER_LABELS = {"org.library.project": "library", "org.library.stack": "dev", "org.library.component": "api-drain"}
+
+
 def test_drain_helper_joins_the_replica_with_only_the_capabilities_it_needs(infra_drain_hook):
-    args = infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, {"org.library.stack": "dev"})
+    args = infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, HELPER_LABELS)
     assert args["image"] == "sha256:img"  # the replica's own image: it has core/draining.py
     assert args["command"] == ["python", "-m", "core.draining", "--port", "8000"]
     assert args["network_mode"] == "container:abc123" and args["pid_mode"] == "container:abc123"
     assert args["cap_drop"] == ["ALL"]
     assert sorted(args["cap_add"]) == ["DAC_READ_SEARCH", "NET_ADMIN", "SYS_PTRACE"]
     assert args["read_only"] is True and "no-new-privileges:true" in args["security_opt"]
-    assert args["labels"] == {"org.library.stack": "dev"}
+    assert args["labels"] == HELPER_LABELS
+
+
+def test_drain_helper_carries_the_stacks_labels(infra_drain_hook):
+    """Made outside Pulumi's state, a helper left by a crashed deployment is found
+    only by its labels (tests/harness/teardown.py looks for the stack's)."""
+    labels = load_infra_module("labels").StackNames("library", "dev").label_dict("api-drain")
+    assert infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, labels)["labels"] == HELPER_LABELS
+    for missing in ("org.library.project", "org.library.stack"):
+        partial = {key: value for key, value in HELPER_LABELS.items() if key != missing}
+        with pytest.raises(
+            ValueError, match=f"the drain helper must carry the stack's labels; missing \\['{missing}'\\]"
+        ):
+            infra_drain_hook.helper_container_args("abc123", "sha256:img", 8000, partial)
 
 
 def test_api_waits_for_the_checked_migration(api, migration, db, default):
