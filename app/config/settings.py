@@ -140,6 +140,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "throttling.lockout.client_address"
 AXES_LOCKOUT_CALLABLE = "throttling.lockout.lockout_response"
+# No banner in every process's log at start-up (logs are one JSON line per event).
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 HEADER = "Content-Security-Policy"
@@ -68,6 +69,7 @@ class RedocView(SpectacularRedocView):
 
     template_name = "core/redoc.html"
 
+    @extend_schema(exclude=True)  # a page about the API, not an operation of it (as drf-spectacular's own)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response[HEADER] = REDOC_POLICY

@@ -98,7 +98,8 @@ def test_pages_carry_the_policy_and_need_nothing_inline(client, path):
 
 
 @pytest.mark.parametrize("path", ["/api/", "/api/books/"])
-def test_the_browsable_api_needs_inline_styles_only(client, path):
+def test_the_browsable_api_needs_inline_styles_only(client, settings, path):
+    settings.API_BROWSABLE = True  # off in production (tests/app/test_contract.py)
     policy, found = page(client, path)
     assert policy == INLINE_STYLES_POLICY
     assert found.inline and all(not item.startswith("<script") and " on" not in item for item in found.inline)
