@@ -9,11 +9,14 @@ from the last counted failure (docs/app.md, "Failed logins"). These are the
 two hooks axes calls: where the client is, and what a locked-out client gets.
 """
 
+import logging
 import math
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
+
+log = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -24,6 +27,8 @@ def client_address(request: HttpRequest) -> str | None:
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     """429 with Retry-After and one plain sentence, instead of the login form again."""
     seconds = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds())
+    # One line per refused attempt (axes' own verbose logging is off: config/settings.py).
+    log.warning("admin login refused: account locked out", extra={"client": client_address(request)})
     minutes = math.ceil(seconds / 60)
     response = HttpResponse(
         f"Too many failed logins for this account: it is locked for {minutes} minute{'s' * (minutes != 1)}. "
