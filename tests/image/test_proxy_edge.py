@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import ssl
-import subprocess
 import tarfile
 import time
 import urllib.error
@@ -22,6 +20,7 @@ import uuid
 import pytest
 
 from tests.conftest import load_infra_module, self_signed_certificate
+from tests.tls_scan import assert_intermediate_tls_profile, run_testssl
 
 from .conftest import HARDENED, TEST_LABEL
 from .test_nginx_config import NGINX_IMAGE
@@ -127,40 +126,8 @@ def request(url: str, method: str = "GET", data: bytes | None = None, headers: d
 
 
 def test_testssl_finds_no_suite_without_forward_secrecy_and_no_tls_1_0_or_1_1(edge, tmp_path):
-    testssl = shutil.which("testssl") or shutil.which("testssl.sh")
-    if testssl is None:
-        pytest.fail("testssl.sh is missing: apt-get install testssl.sh (.ci/run installs it)", pytrace=False)
-    report = tmp_path / "testssl.json"
-    started = time.monotonic()
-    subprocess.run(
-        [testssl, "--quiet", "--color", "0", "--warnings", "off", "--sneaky", "--jsonfile", str(report)]
-        + ["--protocols", "--std", "--fs", "--each-cipher", edge.removeprefix("https://")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    findings = {item["id"]: item for item in json.loads(report.read_text())}
-    print(f"testssl.sh ran {time.monotonic() - started:.0f} s")
-    for item in findings.values():
-        print(f"{item['id']}: {item['severity']} {item['finding']}")
-
-    for protocol in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
-        assert findings[protocol]["finding"] == "not offered", findings[protocol]
-    assert findings["TLS1_2"]["finding"] == "offered"
-    assert findings["TLS1_3"]["finding"].startswith("offered")
-    # Cipher categories (testssl.sh 3.0): nothing weak, no CBC ("AVERAGE"); forward secrecy offered.
-    for category in ("NULL", "aNULL", "EXPORT", "LOW", "3DES_IDEA", "AVERAGE"):
-        assert findings[f"cipherlist_{category}"]["finding"] == "not offered", findings[f"cipherlist_{category}"]
-    assert findings["PFS"]["finding"] == "offered"
-    # Every suite offered, one by one ("xc030 ECDHE-RSA-AES256-GCM-SHA384 ECDH 253 AESGCM 256 ..."):
-    # an ephemeral key exchange, never static RSA.
-    offered = [item["finding"].split() for key, item in findings.items() if key.startswith("cipher_x")]
-    assert len(offered) >= 4, sorted(findings)
-    for _, name, key_exchange, *_ in offered:
-        assert key_exchange in ("ECDH", "DH"), (name, key_exchange)
-        assert name.startswith(("TLS_", "ECDHE-", "DHE-")), name
-    assert sorted(name for _, name, *_ in offered) == sorted(findings["PFS_ciphers"]["finding"].split())
-    assert not [item for item in findings.values() if item["severity"] in ("MEDIUM", "HIGH", "CRITICAL")]
+    findings = run_testssl(edge.removeprefix("https://"), tmp_path)
+    assert_intermediate_tls_profile(findings)
 
 
 @pytest.mark.parametrize(

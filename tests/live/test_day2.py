@@ -27,6 +27,7 @@ from tests.conftest import free_port_block, self_signed_certificate
 from tests.live.conftest import NO_THROTTLING, isbn13
 from tests.live.test_zero_downtime import change_the_code
 from tests.live.traffic import ContinuousLoad, GapProbe, LoopbackSession, psql
+from tests.tls_scan import assert_intermediate_tls_profile, run_testssl
 
 pytestmark = pytest.mark.live
 
@@ -300,6 +301,8 @@ def test_tls_on_rotated_and_off(day2, tmp_path):
         gap_expected=True,
     )
     assert day2.url.startswith("https://") and "day2-first" in _served_certificate_subject(day2.url)
+    # The deployed TLS stack, as testssl.sh judges it (Mozilla's intermediate profile).
+    assert_intermediate_tls_profile(run_testssl(day2.url.removeprefix("https://").rstrip("/"), tmp_path))
     second_cert, second_key = self_signed_certificate(tmp_path, "day2-second")
     # Only the proxy's uploads change: the app's environment is the same.
     change(
