@@ -89,4 +89,5 @@ def app_envs(
         f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT}",
         f"API_THROTTLE_ANON={settings.throttle_anon}",
         f"API_THROTTLE_USER={settings.throttle_user}",
+        f"API_PUBLIC_ORIGIN={settings.public_origin}",
     ]

@@ -194,3 +194,17 @@ def platform(raw: str, ctx: Context) -> str | None:
             f"must be empty (build for the Docker engine's own platform) or one of {', '.join(PLATFORMS)}, got {raw!r}"
         )
     return text
+
+
+_ORIGIN = re.compile(r"^(https?)://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?/?$")
+
+
+def origin(raw: str, ctx: Context) -> str | None:
+    """Empty (None: derived from the other keys), or an origin: http(s)://host[:port], no path."""
+    text = raw.strip()
+    if not text:
+        return None
+    match = _ORIGIN.match(text)
+    if not match or (match.group(3) and not 1 <= int(match.group(3)) <= 65535):
+        raise Invalid(f"must be empty or an origin such as https://library.example.com[:port] (no path), got {raw!r}")
+    return text.rstrip("/")

@@ -219,6 +219,14 @@ class Settings:
         parsers.rate,
         "The same per authenticated user (token or session), `off` for none. Sets `API_THROTTLE_USER`.",
     )
+    public_origin_key: str | None = key(
+        "publicOrigin",
+        "",
+        parsers.origin,
+        "Origin of the absolute links the API writes (pagination): `https://host[:port]`. Empty: the first "
+        "allowed host that names one host (else the bind address) on the published port and scheme; "
+        "`https://host` behind a TLS proxy.",
+    )
     platform: str | None = key(
         "platform",
         "",
@@ -266,6 +274,20 @@ class Settings:
         """The service's URL: the reverse proxy's published port."""
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{self.url_host}:{self.host_port}/"
+
+    @property
+    def public_origin(self) -> str:
+        """Where clients reach the service, for the links the API writes (not the request's Host,
+        which a client chooses): `publicOrigin`, else derived as its description says."""
+        if self.public_origin_key:
+            return self.public_origin_key
+        named = [h for h in self.allowed_hosts if h != "*" and not h.startswith(".")]
+        host = named[0] if named else self.url_host
+        if self.tls_in_front:
+            return f"https://{host}"
+        scheme = "https" if self.tls else "http"
+        port = "" if self.host_port == (443 if self.tls else 80) else f":{self.host_port}"
+        return f"{scheme}://{host}{port}"
 
     @property
     def csrf_trusted_origins(self) -> tuple[str, ...]:

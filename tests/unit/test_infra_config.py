@@ -363,6 +363,7 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "production",
         "throttleAnon",
         "throttleUser",
+        "publicOrigin",
         "platform",
     ]
 
@@ -466,3 +467,36 @@ def test_the_error_lists_one_problem_a_line(infra_config):
     lines = str(caught.value).splitlines()
     assert lines[0] == "invalid stack configuration (2 problems):"
     assert lines[1].startswith("  - library:apiReplicas: ") and lines[2].startswith("  - library:https: ")
+
+
+@pytest.mark.parametrize(
+    "config, origin",
+    [
+        ({}, "http://localhost:8000"),  # the first allowed host that names one host
+        ({"allowedHosts": ".example.com,*"}, "http://127.0.0.1:8000"),  # none does: the bind address
+        ({"allowedHosts": "api.example.com", "hostPort": "80"}, "http://api.example.com"),
+        ({"allowedHosts": "api.example.com", "https": "true"}, "https://api.example.com"),  # a TLS proxy in front
+        ({"publicOrigin": "https://library.example.com:8443/"}, "https://library.example.com:8443"),
+    ],
+)
+def test_the_public_origin_of_the_apis_links(infra_config, config, origin):
+    # Absolute links (pagination) come from the stack's configuration, never the request's Host.
+    assert parse(infra_config, config).public_origin == origin
+
+
+def test_the_public_origin_with_tls_at_the_proxy(infra_config):
+    config = {"allowedHosts": "library.example.com", "tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY}
+    assert parse(infra_config, {**config, "hostPort": "443"}, secret_keys=["tlsKey"]).public_origin == (
+        "https://library.example.com"
+    )
+    assert parse(infra_config, {**config, "hostPort": "8443"}, secret_keys=["tlsKey"]).public_origin == (
+        "https://library.example.com:8443"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["library.example.com", "ftp://example.com", "https://example.com/api", "https://example.com:99999"]
+)
+def test_a_public_origin_that_is_not_one_is_refused(infra_config, value):
+    with pytest.raises(infra_config.ConfigError, match="library:publicOrigin: must be empty or an origin"):
+        parse(infra_config, {"publicOrigin": value})
