@@ -48,14 +48,7 @@ def nginx_test(docker_client, image: str, files: dict[str, str]) -> tuple[int, s
         labels={TEST_LABEL: "nginx-config"},
     )
     try:
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w") as tar:
-            for path, text in files.items():
-                info = tarfile.TarInfo(path.lstrip("/"))
-                data = text.encode()
-                info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-                tar.addfile(info, io.BytesIO(data))
-        container.put_archive("/", archive.getvalue())
+        upload(container, files)
         container.start()
         status = container.wait(timeout=60)
         return status["StatusCode"], container.logs().decode("utf-8", "replace")
@@ -92,3 +85,15 @@ def test_nginx_t_catches_a_broken_config(docker_client, nginx_image):
 def test_the_template_files_are_where_the_program_reads_them():
     nginx = load_infra_module("nginx_config")
     assert Path(nginx.TEMPLATE).is_file() and Path(nginx.TLS_TEMPLATE).is_file()
+
+
+def upload(container, files: dict[str, str]) -> None:
+    """Copy text files into a created container (as root, mode 0644), as the provider's `uploads` does."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for path, text in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            data = text.encode()
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    container.put_archive("/", archive.getvalue())

@@ -8,10 +8,8 @@ docs/deploy.md, "TLS at the proxy" and "Topology: the reverse proxy", tell the s
 
 from __future__ import annotations
 
-import io
 import json
 import ssl
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +21,7 @@ from tests.conftest import load_infra_module, self_signed_certificate
 from tests.tls_scan import assert_intermediate_tls_profile, run_testssl
 
 from .conftest import HARDENED, TEST_LABEL
-from .test_nginx_config import NGINX_IMAGE
+from .test_nginx_config import NGINX_IMAGE, upload
 
 pytestmark = pytest.mark.docker
 
@@ -100,17 +98,6 @@ def edge(docker_client, image, tmp_path_factory):
         for leftover in docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run}"}):
             leftover.remove(force=True, v=True)
         network.remove()
-
-
-def upload(container, files: dict[str, str]) -> None:
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        for path, text in files.items():
-            info = tarfile.TarInfo(path.lstrip("/"))
-            data = text.encode()
-            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    container.put_archive("/", archive.getvalue())
 
 
 def request(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None):
