@@ -223,9 +223,9 @@ class Settings:
         "publicOrigin",
         "",
         parsers.origin,
-        "Origin of the absolute links the API writes (pagination): `https://host[:port]`. Empty: the first "
-        "allowed host that names one host (else the bind address) on the published port and scheme; "
-        "`https://host` behind a TLS proxy.",
+        "Origin of the absolute links the API writes (pagination): `https://host[:port]`. Empty: the bind "
+        "address (bound to every interface: the first allowed host that names one host) on the published port "
+        "and scheme; `https://<that host>` behind a TLS proxy.",
     )
     platform: str | None = key(
         "platform",
@@ -282,7 +282,9 @@ class Settings:
         if self.public_origin_key:
             return self.public_origin_key
         named = [h for h in self.allowed_hosts if h != "*" and not h.startswith(".")]
-        host = named[0] if named else self.url_host
+        # The published address, as the `url` output names it; a name when bound to every interface.
+        bound_to_all = ipaddress.ip_address(self.bind_address).is_unspecified
+        host = named[0] if named and (bound_to_all or self.tls_in_front) else self.url_host
         if self.tls_in_front:
             return f"https://{host}"
         scheme = "https" if self.tls else "http"

@@ -264,12 +264,11 @@ def test_host_port(day2):
 
 def test_bind_address(day2):
     # From one loopback address to the other: ::1 (IPv6) and back.
-    # Only the proxy: the app's allowed hosts and origins do not name the address.
-    proxy_only = {**NOTHING, "proxy": "replaced"}
-    change(day2, "bindAddress 127.0.0.1->::1", proxy_only, config={"library:bindAddress": "::1"}, gap_expected=True)
+    # The links the API writes name the address (publicOrigin derived): the replicas roll too.
+    change(day2, "bindAddress 127.0.0.1->::1", PROXY_TOO, config={"library:bindAddress": "::1"}, gap_expected=True)
     assert day2.url.startswith("http://[::1]:")
     change(
-        day2, "bindAddress ::1->127.0.0.1", proxy_only, config={"library:bindAddress": "127.0.0.1"}, gap_expected=True
+        day2, "bindAddress ::1->127.0.0.1", PROXY_TOO, config={"library:bindAddress": "127.0.0.1"}, gap_expected=True
     )
 
 

@@ -64,8 +64,8 @@ def test_the_proxy_forwards_host_and_scheme_and_compresses(fresh):
     for n in range(2):
         book = {"title": f"Forwarded {n}", "author": "Proxy", "isbn": isbn13(f"979{secrets.randbelow(10**9):09d}")}
         assert http("POST", f"{base}api/books/", token, json=book).status_code == 201
-    # The app builds links from the Host the client used (the proxy's port);
-    # a client's own X-Forwarded-Proto/-Host are replaced by the proxy's.
+    # The app builds links from the stack's origin (publicOrigin, here derived: the `url`),
+    # never from a client's Host or its own X-Forwarded-Proto/-Host.
     page = http(
         "GET",
         f"{base}api/books/?page_size=1",

@@ -472,9 +472,10 @@ def test_the_error_lists_one_problem_a_line(infra_config):
 @pytest.mark.parametrize(
     "config, origin",
     [
-        ({}, "http://localhost:8000"),  # the first allowed host that names one host
-        ({"allowedHosts": ".example.com,*"}, "http://127.0.0.1:8000"),  # none does: the bind address
-        ({"allowedHosts": "api.example.com", "hostPort": "80"}, "http://api.example.com"),
+        ({}, "http://127.0.0.1:8000"),  # the bind address, as the `url` output
+        ({"bindAddress": "0.0.0.0"}, "http://localhost:8000"),  # every interface: the first named allowed host
+        ({"bindAddress": "0.0.0.0", "allowedHosts": ".example.com,*"}, "http://localhost:8000"),  # none: url's
+        ({"bindAddress": "0.0.0.0", "allowedHosts": "api.example.com", "hostPort": "80"}, "http://api.example.com"),
         ({"allowedHosts": "api.example.com", "https": "true"}, "https://api.example.com"),  # a TLS proxy in front
         ({"publicOrigin": "https://library.example.com:8443/"}, "https://library.example.com:8443"),
     ],
@@ -485,7 +486,12 @@ def test_the_public_origin_of_the_apis_links(infra_config, config, origin):
 
 
 def test_the_public_origin_with_tls_at_the_proxy(infra_config):
-    config = {"allowedHosts": "library.example.com", "tlsCertificate": FAKE_CERTIFICATE, "tlsKey": FAKE_KEY}
+    config = {
+        "allowedHosts": "library.example.com",
+        "bindAddress": "0.0.0.0",
+        "tlsCertificate": FAKE_CERTIFICATE,
+        "tlsKey": FAKE_KEY,
+    }
     assert parse(infra_config, {**config, "hostPort": "443"}, secret_keys=["tlsKey"]).public_origin == (
         "https://library.example.com"
     )

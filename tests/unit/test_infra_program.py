@@ -446,7 +446,7 @@ def test_api_environment(api, default):
     assert int(env["GUNICORN_TIMEOUT"]) > 0 and int(env["DATABASE_CONNECT_TIMEOUT"]) > 0
     assert (env["API_THROTTLE_ANON"], env["API_THROTTLE_USER"]) == ("600/minute", "3000/minute")
     # the links the API writes name the stack's origin, not the request's Host
-    assert env["API_PUBLIC_ORIGIN"] == "http://localhost:8000"
+    assert env["API_PUBLIC_ORIGIN"] == "http://127.0.0.1:8000"
     assert len(env["DJANGO_SECRET_KEY"]) >= 50
     assert env["DATABASE_URL"] == default.output("database_url")["value"]
     assert re.fullmatch(r"postgres://library:[A-Za-z0-9]{32}@db:5432/library", env["DATABASE_URL"])
