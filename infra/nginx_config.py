@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from app_env import GUNICORN_TIMEOUT
+from maintenance import FLAG as MAINTENANCE_FLAG
+from maintenance import RETRY_AFTER_S as MAINTENANCE_RETRY_AFTER_S
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "nginx.conf.template"
 TLS_TEMPLATE = HERE / "nginx-tls.conf.template"
+#: What a browser gets in maintenance mode (infra/maintenance.py), uploaded as MAINTENANCE_PAGE_FILE.
+MAINTENANCE_PAGE = HERE / "maintenance.html"
 
 PROXY_PORT = 8080
 HEALTH_PORT = 8081
@@ -24,6 +28,7 @@ CONFIG_DIR = "/etc/nginx/library"
 CONFIG_FILE = f"{CONFIG_DIR}/nginx.conf"
 TLS_CERTIFICATE_FILE = f"{CONFIG_DIR}/tls.crt"
 TLS_KEY_FILE = f"{CONFIG_DIR}/tls.key"
+MAINTENANCE_PAGE_FILE = f"{CONFIG_DIR}/maintenance.html"
 #: Docker's embedded DNS server, on every user-defined network.
 DOCKER_DNS = "127.0.0.11"
 #: The app's DJANGO_REQUEST_BODY_MAX_BYTES default (64 KiB).
@@ -85,5 +90,8 @@ def nginx_config(*, upstream_host: str, upstream_port: int, tls: bool, forwarded
             "upstream_read_timeout_s": UPSTREAM_READ_TIMEOUT_S,
             "health_port": HEALTH_PORT,
             "health_path": HEALTH_PATH,
+            "maintenance_flag": MAINTENANCE_FLAG,
+            "maintenance_retry_after_s": MAINTENANCE_RETRY_AFTER_S,
+            "maintenance_page_file": MAINTENANCE_PAGE_FILE,
         },
     )

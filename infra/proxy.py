@@ -17,6 +17,8 @@ from nginx_config import (
     CONFIG_FILE,
     HEALTH_PATH,
     HEALTH_PORT,
+    MAINTENANCE_PAGE,
+    MAINTENANCE_PAGE_FILE,
     PROXY_PORT,
     TLS_CERTIFICATE_FILE,
     TLS_KEY_FILE,
@@ -70,7 +72,11 @@ class Proxy(pulumi.ComponentResource):
             tls=tls is not None,
             forwarded_proto=forwarded_proto,
         )
-        uploads = [docker.ContainerUploadArgs(file=CONFIG_FILE, content=self.config_text)]
+        uploads = [
+            docker.ContainerUploadArgs(file=CONFIG_FILE, content=self.config_text),
+            # What a browser gets in maintenance mode (infra/maintenance.py).
+            docker.ContainerUploadArgs(file=MAINTENANCE_PAGE_FILE, content=MAINTENANCE_PAGE.read_text()),
+        ]
         if tls is not None:
             certificate, key = tls
             uploads += [

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
+from html.parser import HTMLParser
 
 import pytest
 from infra_helpers import REPO
@@ -87,3 +90,71 @@ def test_hardening_keeps_a_writable_root_only_when_asked():
     assert "read_only" not in parts.hardening("101:101", read_only=False)
     locked["tmpfs"]["/tmp"] = "changed"
     assert parts.TMPFS["/tmp"] != "changed", "each container gets its own copy"
+
+
+def server_block(conf: str, listen: str) -> str:
+    """The text of the server block with `listen`, up to the next one (or the end)."""
+    start = conf.index(f"        listen {listen}")
+    end = conf.find("    server {", start)
+    return conf[start : end if end != -1 else len(conf)]
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_maintenance_mode_is_tested_per_request_in_the_public_server_only(nginx, tls):
+    maintenance = load_infra_module("maintenance")
+    assert maintenance.FLAG.startswith(f"{nginx.CONFIG_DIR}/")
+    conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=tls, forwarded_proto="$scheme")
+    public = server_block(conf, "8080")
+    assert f"if (-f {maintenance.FLAG}) {{" in public
+    assert "rewrite ^ $maintenance last;" in public
+    # The proxy's own health check does not look at it: the container stays healthy.
+    assert "maintenance" not in server_block(conf, "127.0.0.1:8081")
+    # error_page redirects run the server's rewrites again with another $uri: the
+    # map must be evaluated anew, and the proxy's internal URIs are exempt (no loop).
+    answer_map = conf[conf.index("map $uri $maintenance_answer {") :].split("}", 1)[0]
+    for line in ("volatile;", '/healthz "";', '~^/__proxy_error/ "";', '~^/__maintenance/ "";'):
+        assert f"\n        {line}\n" in answer_map, line
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_maintenance_answers_carry_retry_after_no_store_and_the_security_headers(nginx, tls):
+    maintenance = load_infra_module("maintenance")
+    conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=tls, forwarded_proto="$scheme")
+    location = conf[conf.index("location ^~ /__maintenance/ {") : conf.index("location / {")]
+    assert f"add_header Retry-After {maintenance.RETRY_AFTER_S} always;" in location
+    assert "add_header Cache-Control no-store always;" in location
+    # The same security headers as the proxy's other errors (add_header in a location replaces the server's).
+    errors = conf[conf.index("location ^~ /__proxy_error/ {") : conf.index("location ^~ /__maintenance/ {")]
+    security = [line.strip() for line in errors.splitlines() if re.match(r"\s*add_header (?!Allow|Retry-After)", line)]
+    assert len(security) == 4 + tls
+    for line in security:
+        assert line in location, line
+    assert f"alias {nginx.MAINTENANCE_PAGE_FILE};" in location
+
+
+def test_the_maintenance_page_needs_nothing_the_proxys_csp_forbids(nginx):
+    """The proxy's CSP is default-src 'none': no script, style, image, frame or
+    form, inline or not; links to other pages are all a page may have."""
+    found: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag in {"script", "style", "link", "img", "iframe", "frame", "object", "embed", "form", "base"}:
+                found.append(tag)
+            loading = {"style", "src", "srcset"}
+            found.extend(f"{tag}[{name}]" for name, _ in attrs if name in loading or name.startswith("on"))
+
+    page = nginx.MAINTENANCE_PAGE.read_text()
+    Collect().feed(page)
+    assert found == []
+    assert len(page.encode()) < 2048 and '<meta charset="utf-8">' in page
+
+
+def test_the_maintenance_module_imports_no_pulumi_nor_docker():
+    """The operator command imports it: the standard library only (docker-py when called)."""
+    code = (
+        f"import sys; sys.path.append({str(REPO / 'infra')!r}); import maintenance; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_docker', 'docker')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

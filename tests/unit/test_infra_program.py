@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from infra_helpers import FAILED_MIGRATION_LOG, is_secret, label_map, unwrap
+from infra_helpers import FAILED_MIGRATION_LOG, REPO, is_secret, label_map, unwrap
 
 from tests.conftest import load_infra_module
 
@@ -604,7 +604,9 @@ def test_the_proxy_runs_the_generated_config_unprivileged(proxy):
     inputs = proxy["inputs"]
     assert inputs["entrypoints"] == ["/usr/sbin/nginx"]
     assert inputs["command"] == ["-c", "/etc/nginx/library/nginx.conf", "-g", "daemon off;"]
-    assert set(uploads_of(proxy)) == {"/etc/nginx/library/nginx.conf"}
+    uploads = uploads_of(proxy)
+    assert set(uploads) == {"/etc/nginx/library/nginx.conf", "/etc/nginx/library/maintenance.html"}
+    assert uploads["/etc/nginx/library/maintenance.html"] == (REPO / "infra" / "maintenance.html").read_text()
     assert inputs["user"] == "101:101"
     assert inputs["capabilities"] == {"drops": ["ALL"]}
     assert inputs["securityOpts"] == ["no-new-privileges:true"]
