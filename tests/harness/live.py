@@ -51,6 +51,13 @@ def _make_monitor(realizer: Realizer) -> Any:
 
         stack_outputs: dict | None = None
 
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """As the engine makes it (deployment.go: generateURN): the root stack is no
+            parent type (the SDK's mock monitor prefixes it), so that alias URNs match."""
+            import pulumi
+
+            return engine.generate_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
         def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
@@ -95,6 +102,9 @@ def _make_monitor(realizer: Realizer) -> Any:
                 "parent": request.parent,
                 "provider": request.provider,
                 "deletedWith": request.deletedWith,
+                # The SDK sends alias specs when the monitor lists ALIAS_SPECS (the mock monitor's
+                # GetDeploymentInfo does), else URNs; the engine takes both (source_eval.go: RegisterResource).
+                "aliases": [{"urn": u} for u in request.aliasURNs] + [_alias(a) for a in request.aliases],
             }
             try:
                 id_, state = self.mocks.new_resource(args)
@@ -120,6 +130,23 @@ def _make_monitor(realizer: Realizer) -> Any:
             return empty_pb2.Empty()
 
     return RealizingMonitor(realizer)
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An alias of the request (pulumi.runtime.proto alias_pb2.Alias) as source_eval.go reads it:
+    a URN, or a spec whose parent is a URN ("" for the resource's own) or noParent."""
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    parent = spec.WhichOneof("parent")
+    return {
+        "name": spec.name,
+        "type": spec.type,
+        "stack": spec.stack,
+        "project": spec.project,
+        "parentUrn": spec.parentUrn if parent == "parentUrn" else "",
+        "noParent": bool(spec.noParent) if parent == "noParent" else False,
+    }
 
 
 def _remember_resource_hooks(realizer: Realizer) -> None:
