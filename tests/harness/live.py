@@ -34,7 +34,7 @@ from typing import Any
 from . import engine, program
 from .program import REPO_ROOT, config_value, load_project, stack_config
 from .realizer import Realizer
-from .values import RealizeError, contains_secret, integral, is_secret, plain, secret
+from .values import RealizeError, alias_of, contains_secret, integral, is_secret, plain, secret
 
 
 def _make_monitor(realizer: Realizer) -> Any:
@@ -104,7 +104,7 @@ def _make_monitor(realizer: Realizer) -> Any:
                 "deletedWith": request.deletedWith,
                 # The SDK sends alias specs when the monitor lists ALIAS_SPECS (the mock monitor's
                 # GetDeploymentInfo does), else URNs; the engine takes both (source_eval.go: RegisterResource).
-                "aliases": [{"urn": u} for u in request.aliasURNs] + [_alias(a) for a in request.aliases],
+                "aliases": [{"urn": u} for u in request.aliasURNs] + [alias_of(a) for a in request.aliases],
             }
             try:
                 id_, state = self.mocks.new_resource(args)
@@ -130,23 +130,6 @@ def _make_monitor(realizer: Realizer) -> Any:
             return empty_pb2.Empty()
 
     return RealizingMonitor(realizer)
-
-
-def _alias(alias: Any) -> dict[str, Any]:
-    """An alias of the request (pulumi.runtime.proto alias_pb2.Alias) as source_eval.go reads it:
-    a URN, or a spec whose parent is a URN ("" for the resource's own) or noParent."""
-    if alias.WhichOneof("alias") == "urn":
-        return {"urn": alias.urn}
-    spec = alias.spec
-    parent = spec.WhichOneof("parent")
-    return {
-        "name": spec.name,
-        "type": spec.type,
-        "stack": spec.stack,
-        "project": spec.project,
-        "parentUrn": spec.parentUrn if parent == "parentUrn" else "",
-        "noParent": bool(spec.noParent) if parent == "noParent" else False,
-    }
 
 
 def _remember_resource_hooks(realizer: Realizer) -> None:
