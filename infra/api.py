@@ -1,6 +1,7 @@
 """The API: `apiReplicas` gunicorn containers of the service image.
 
-Replicas publish no port and have no fixed name, so a deployment starts new
+Replicas publish no port and have no fixed name (an auto-name after the logical
+name `<project>-<stack>-api-<index>`), so a deployment starts new
 ones next to the old (create-before-delete), waits until they are healthy,
 and only then drains and deletes the old ones; a failed migration stops them
 from being created or replaced at all (docs/deploy.md, "Zero-downtime
@@ -69,8 +70,8 @@ class Api(pulumi.ComponentResource):
         )
         self.containers = [
             docker.Container(
-                f"{name}-{index}",
-                # No name: auto-named, so old and new replicas can coexist.
+                f"{names.prefix}-api-{index}",
+                # No name: auto-named after the logical name, so old and new replicas can coexist.
                 image=image_ref,
                 envs=envs,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[API_ALIAS])],
@@ -88,6 +89,9 @@ class Api(pulumi.ComponentResource):
                     delete_before_replace=False,  # create-before-delete: see the module docstring
                     replace_on_changes=list(REPLACE_ON_CHANGES),
                     hooks=pulumi.ResourceHookBinding(after_create=[sweep], before_delete=[drain], on_error=[report]),
+                    # Its name before the stack prefix: older stacks keep their replicas (docs/deploy.md,
+                    # "What gets deployed").
+                    aliases=[pulumi.Alias(name=f"{name}-{index}")],
                 ),
             )
             for index in range(replicas)

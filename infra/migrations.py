@@ -119,8 +119,8 @@ class Migrations(pulumi.ComponentResource):
             drain_labels={},
         )
         self.container = docker.Container(
-            f"{name}-run",
-            # No name: auto-named, a new one per replacement. Any change of its
+            f"{names.prefix}-migrate",
+            # No name: auto-named after the logical name, a new one per replacement. Any change of its
             # inputs (image, or a config key in its environment) replaces it, and
             # old and new exist side by side until the update ends.
             image=image_ref,
@@ -145,6 +145,9 @@ class Migrations(pulumi.ComponentResource):
                 delete_before_replace=False,
                 replace_on_changes=list(REPLACE_ON_CHANGES),
                 hooks=pulumi.ResourceHookBinding(after_create=[sweep]),
+                # Its name before the stack prefix: older stacks keep their run (docs/deploy.md,
+                # "What gets deployed").
+                aliases=[pulumi.Alias(name=f"{name}-run")],
             ),
         )
         check = MigrationCheck(

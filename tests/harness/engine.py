@@ -4,9 +4,10 @@
 module decides which of those the engine asks for, and keeps the run's state
 (tests/harness/state.py) as the engine keeps its snapshot.
 
-Follows pulumi pkg/resource/deploy/step_generator.go (generateSteps, diff, applyReplaceOnChanges,
-processIgnoreChanges), step.go (CreateStep/UpdateStep/DeleteStep.Apply), retries.go (withRetries),
-deployment.go (RunErrorHooks), deployment_executor.go (the delete phase) and pkg/engine/destroy.go."""
+Follows pulumi pkg/resource/deploy/step_generator.go (generateSteps, getOldResource and the alias
+rules, diff, applyReplaceOnChanges, processIgnoreChanges), step.go (CreateStep/UpdateStep/DeleteStep.Apply),
+retries.go (withRetries), deployment.go (RunErrorHooks), deployment_executor.go (the delete phase)
+and pkg/engine/destroy.go."""
 
 from __future__ import annotations
 
@@ -145,13 +146,163 @@ def apply_replace_on_changes(diff: Diff, replace_on_changes: list[str], has_init
     return sorted(replaces)
 
 
+# --- aliases ----------------------------------------------------------------------
+
+#: sdk/go/common/tokens: RootStackType.
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _urn_part(urn: str, index: int) -> str:
+    """sdk/go/common/resource/urn/urn.go: the parts after `urn:pulumi:` are stack, project,
+    qualified type and name (the name may itself contain `::`)."""
+    return urn.removeprefix("urn:pulumi:").split("::", 3)[index]
+
+
+def urn_type(urn: str) -> str:
+    """urn.go: URN.Type: the last type of the qualified type (after its last `$`)."""
+    return _urn_part(urn, 2).rsplit("$", 1)[-1]
+
+
+def new_urn(stack: str, project: str, parent_type: str, typ: str, name: str) -> str:
+    """urn.go: New: the parent's qualified type `$` the type, unless the parent is the root stack."""
+    qualified = f"{parent_type}${typ}" if parent_type and parent_type != ROOT_STACK_TYPE else typ
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def generate_urn(stack: str, project: str, parent: str, typ: str, name: str) -> str:
+    """deployment.go: generateURN: a resource's URN (the root stack is no parent type)."""
+    return new_urn(stack, project, _urn_part(parent, 2) if parent else "", typ, name)
+
+
+def create_urn(name: str, typ: str, parent: str, project: str, stack: str) -> str:
+    """sdk/go/common/resource/alias.go: CreateURN: under a parent, the parent's URN up to its name."""
+    if not parent:
+        return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
+    return f"{parent[: parent.rindex('::')]}${typ}::{name}"
+
+
+def collapse_alias(r: Realizer, urn: str, name: str, typ: str, parent: str, alias: dict[str, Any]) -> str:
+    """step_generator.go: collapseAliasToUrn: an alias spec's unset parts are the resource's own;
+    an explicit parent that was itself aliased stands for its old URN; no parent, or the root
+    stack, means none; project and stack default to the deployment's (those of `urn`)."""
+    if alias.get("urn"):
+        return str(alias["urn"])
+    alias_parent = alias.get("parentUrn") or ""
+    if not alias_parent:
+        alias_parent = parent
+    else:
+        with r.lock:
+            alias_parent = r.aliases.get(alias_parent, alias_parent)
+    if alias.get("noParent") or (alias_parent and _urn_part(alias_parent, 2) == ROOT_STACK_TYPE):
+        alias_parent = ""
+    return create_urn(
+        alias.get("name") or name,
+        alias.get("type") or typ,
+        alias_parent,
+        alias.get("project") or _urn_part(urn, 1),
+        alias.get("stack") or _urn_part(urn, 0),
+    )
+
+
+def inherited_child_alias(urn: str, child_type: str, child_name: str, parent_name: str, parent_alias: str) -> str:
+    """step_generator.go: inheritedChildAlias: a child of an aliased parent is also known under
+    that parent's old URN, its name's parent-name prefix replaced by the parent's old name."""
+    alias_name = child_name
+    if child_name.startswith(parent_name):
+        alias_name = _urn_part(parent_alias, 3) + child_name[len(parent_name) :]
+    return new_urn(_urn_part(urn, 0), _urn_part(urn, 1), _urn_part(parent_alias, 2), child_type, alias_name)
+
+
+def generate_aliases(r: Realizer, urn: str, name: str, typ: str, parent: str, aliases: list[dict]) -> list[str]:
+    """step_generator.go: generateAliases: the resource's aliases as URNs (in order, each once),
+    then those it inherits from a parent that was found under an alias."""
+    result: list[str] = []
+
+    def add(alias_urn: str) -> None:
+        if alias_urn not in result:
+            result.append(alias_urn)
+
+    for alias in aliases:
+        add(collapse_alias(r, urn, name, typ, parent, alias))
+    with r.lock:
+        parent_alias = r.aliases.get(parent) if parent else None
+    if parent_alias:
+        parent_name = _urn_part(parent, 3)
+        add(inherited_child_alias(urn, typ, name, parent_name, parent_alias))
+        for alias in aliases:
+            child = collapse_alias(r, urn, name, typ, parent, alias)
+            add(inherited_child_alias(urn, urn_type(child), _urn_part(child, 3), parent_name, parent_alias))
+    return result
+
+
+def find_old(r: Realizer, urn: str, name: str, typ: str, options: dict[str, Any]) -> str | None:
+    """step_generator.go: getOldResource: the URN under which the resource's old state is, its own
+    first, then its aliases among the resources the deployment started with (the engine's olds); one
+    found under an alias is that resource (diffed as usual), so its state moves to the new URN
+    and the old URN is not deleted. Claims that clash fail the registration as the engine's
+    diagnostics do (sdk/go/common/diag/errors.go, 2008 and 2016: "resource ... is invalid")."""
+    parent = options.get("parent") or ""
+    candidates = generate_aliases(r, urn, name, typ, parent, list(options.get("aliases") or []))
+    errors: list[str] = []
+    found: str | None = None
+    with r.lock:
+        if urn in r.aliased:
+            errors.append(
+                f"Duplicate resource URN '{urn}' conflicting with alias on resource with URN '{r.aliased[urn]}'"
+            )
+        if urn in r.old_urns or r.state.get(urn) is not None:
+            found = urn
+        else:
+            for alias in candidates:
+                if alias not in r.old_urns:
+                    continue
+                if alias in r.registered_urns:
+                    errors.append(_duplicate_alias(alias, urn, urn))
+                if alias in r.aliased:
+                    errors.append(_duplicate_alias(alias, urn, r.aliased[alias]))
+                r.aliased[alias] = urn
+                r.aliases[urn] = alias
+                log.info("%s: found in the state under its alias %s", urn, alias)
+                found = alias
+                break
+    if errors:
+        raise RealizeError("\n".join([*errors, f"resource {urn} is invalid"]))
+    return found
+
+
+def _duplicate_alias(alias: str, urn: str, other: str) -> str:
+    return (
+        f"Duplicate resource alias '{alias}' applied to resource with URN '{urn}' "
+        f"conflicting with resource with URN '{other}'"
+    )
+
+
+# --- up: one registration ----------------------------------------------------------
+
+
+def register_component(r: Realizer, typ: str, name: str, inputs: dict, urn: str, options: dict[str, Any]) -> None:
+    """A component resource: nothing is made; the state keeps it (for the order of deletes),
+    moved from an alias URN like any resource (find_old)."""
+    old_urn = find_old(r, urn, name, typ, options)
+    entry = new_entry(typ, name, options, custom=False)
+    r.state.put(urn, {**entry, "inputs": plain(inputs)}, moved_from=_moved(urn, old_urn))
+
+
+def _moved(urn: str, old_urn: str | None) -> str | None:
+    """The alias URN a resource's state moves from when its step completes (none when it is its own)."""
+    return old_urn if old_urn and old_urn != urn else None
+
+
 def register(
     r: Realizer, rtype: ResourceType, typ: str, name: str, inputs: dict, urn: str, options: dict[str, Any]
 ) -> tuple[str, dict]:
     """One registration of `pulumi up`: create, same, update or replace (step_generator.go:
-    generateSteps); the state is written as each step completes."""
+    generateSteps); the state is written as each step completes, under the new URN also when
+    the old state was found under an alias (find_old)."""
     entry = new_entry(typ, name, options)
-    old = r.state.get(urn)
+    old_urn = find_old(r, urn, name, typ, options)
+    moved = _moved(urn, old_urn)
+    old = r.state.get(old_urn) if old_urn else None
     if old is None:
         if rtype.check is not None:
             inputs = rtype.check(r, name, None, inputs)
@@ -186,19 +337,19 @@ def register(
         )
         if dbr:
             # Dependents that the replacement would replace too go first, in reverse order.
-            for dependent in reversed(dependent_replacements(r, urn)):
+            for dependent in reversed(dependent_replacements(r, str(old_urn))):
                 log.info("%s: deleting %s first (it depends on it and would be replaced)", what, dependent["urn"])
                 delete(r, dependent, replacing=True, pending=False)
-            delete(r, {**old, "urn": urn}, replacing=True, pending=False)
+            delete(r, {**old, "urn": old_urn}, replacing=True, pending=False)
             return _create(r, rtype, entry, news, urn, replacing=None)
-        return _create(r, rtype, entry, news, urn, replacing=old)
+        return _create(r, rtype, entry, news, urn, replacing=old, moved_from=moved)
 
     if diff.changed or init_errors:
         log.info("%s: updating (%s)", what, ", ".join(diff.changed) or "init errors of an earlier deployment")
-        return _update(r, rtype, entry, old, news, urn)
+        return _update(r, rtype, entry, old, news, urn, moved_from=moved)
 
     # A same step: the old outputs, the new options.
-    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": old["outputs"]})
+    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": old["outputs"]}, moved_from=moved)
     return old["id"], old["outputs"]
 
 
@@ -230,17 +381,29 @@ def dependent_replacements(r: Realizer, root: str) -> list[Entry]:
 
 
 def _create(
-    r: Realizer, rtype: ResourceType, entry: Entry, inputs: dict, urn: str, replacing: Entry | None
+    r: Realizer,
+    rtype: ResourceType,
+    entry: Entry,
+    inputs: dict,
+    urn: str,
+    replacing: Entry | None,
+    moved_from: str | None = None,
 ) -> tuple[str, dict]:
     """step.go: CreateStep.Apply: the provider's Create, retried while an on_error hook asks for it;
     a partial failure is kept with its init errors; a create-before-delete replacement marks the
-    old resource as a pending delete (also on a partial failure)."""
+    old resource as a pending delete (also on a partial failure), the old one found under an
+    alias (`moved_from`) in the same write."""
     failures: list[str] = []
     while True:
         partial: PartialCreate | None = None
         try:
             rid, outputs = rtype.create(r, entry["name"], inputs, urn)
-            r.state.put(urn, {**entry, "id": rid, "inputs": inputs, "outputs": outputs}, pending_delete=replacing)
+            r.state.put(
+                urn,
+                {**entry, "id": rid, "inputs": inputs, "outputs": outputs},
+                pending_delete=replacing,
+                moved_from=moved_from,
+            )
             _run_after_create_hooks(r, {**entry, "urn": urn, "id": rid, "inputs": inputs, "outputs": outputs})
             return rid, outputs
         except PartialCreate as e:
@@ -269,11 +432,14 @@ def _create(
                 "initErrors": [str(partial)],
             },
             pending_delete=replacing,
+            moved_from=moved_from,
         )
     raise error
 
 
-def _update(r: Realizer, rtype: ResourceType, entry: Entry, old: Entry, news: dict, urn: str) -> tuple[str, dict]:
+def _update(
+    r: Realizer, rtype: ResourceType, entry: Entry, old: Entry, news: dict, urn: str, moved_from: str | None = None
+) -> tuple[str, dict]:
     """step.go: UpdateStep.Apply, retried while an on_error hook asks for it."""
     if rtype.update is None:
         raise RealizeError(f"{urn}: the provider has no update for a change of {sorted(news)}")
@@ -299,7 +465,7 @@ def _update(r: Realizer, rtype: ResourceType, entry: Entry, old: Entry, news: di
             )
             if not retry:
                 raise
-    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": outputs})
+    r.state.put(urn, {**entry, "id": old["id"], "inputs": news, "outputs": outputs}, moved_from=moved_from)
     return old["id"], outputs
 
 

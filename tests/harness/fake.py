@@ -11,7 +11,8 @@ OUT: {"error": null | {"type", "message", "run_error"},
                      "dependencies", "property_dependencies",
                      "delete_before_replace", "delete_before_replace_defined",
                      "replace_on_changes", "retain_on_delete", "protect",
-                     "before_delete_hooks"}],
+                     "before_delete_hooks", "on_error_hooks", "after_create_hooks",
+                     "aliases": [{"urn"} | {"name", "type", "stack", "project", "parentUrn", "noParent"}]}],
       "outputs": {name: {"value", "secret"}},
       "outputs_registered": [urn, ...]  (register_outputs calls), "logs": [...]}
 Secret values appear as {"__secret__": value}.
@@ -32,7 +33,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, mocks, rpc
 
 from . import program
-from .values import plain, recorded
+from .values import alias_of, plain, recorded
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 DYNAMIC_PROVIDER_KEY = "__provider"
@@ -128,6 +129,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "before_delete_hooks": list(request.hooks.before_delete),
                 "on_error_hooks": list(request.hooks.on_error),
                 "after_create_hooks": list(request.hooks.after_create),
+                "aliases": [{"urn": u} for u in request.aliasURNs] + [alias_of(a) for a in request.aliases],
             }
         )
         return response

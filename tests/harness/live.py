@@ -34,7 +34,7 @@ from typing import Any
 from . import engine, program
 from .program import REPO_ROOT, config_value, load_project, stack_config
 from .realizer import Realizer
-from .values import RealizeError, contains_secret, integral, is_secret, plain, secret
+from .values import RealizeError, alias_of, contains_secret, integral, is_secret, plain, secret
 
 
 def _make_monitor(realizer: Realizer) -> Any:
@@ -50,6 +50,13 @@ def _make_monitor(realizer: Realizer) -> Any:
         secret inputs kept secret in outputs, and the stack's outputs kept."""
 
         stack_outputs: dict | None = None
+
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """As the engine makes it (deployment.go: generateURN): the root stack is no
+            parent type (the SDK's mock monitor prefixes it), so that alias URNs match."""
+            import pulumi
+
+            return engine.generate_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
 
         def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -95,6 +102,9 @@ def _make_monitor(realizer: Realizer) -> Any:
                 "parent": request.parent,
                 "provider": request.provider,
                 "deletedWith": request.deletedWith,
+                # The SDK sends alias specs when the monitor lists ALIAS_SPECS (the mock monitor's
+                # GetDeploymentInfo does), else URNs; the engine takes both (source_eval.go: RegisterResource).
+                "aliases": [{"urn": u} for u in request.aliasURNs] + [alias_of(a) for a in request.aliases],
             }
             try:
                 id_, state = self.mocks.new_resource(args)

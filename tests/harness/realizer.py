@@ -78,6 +78,11 @@ class Realizer(Mocks):
         #: `destroy --run-program`: registrations get the stored outputs, nothing is made.
         self.replay = replay
         self.registered_urns: set[str] = set()
+        #: The URNs of the state the deployment started with (the engine's olds), and the aliases
+        #: matched so far: old URN -> new URN and back (step_generator.go: aliased, aliases).
+        self.old_urns: set[str] = set(self.state.resources())
+        self.aliased: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
         self.created: list[tuple[str, str, str]] = []  # (type, name, docker id)
         self.deleted: list[str] = []  # names (or URNs) of what the delete phase / destroy deleted
         self.retained: list[str] = []  # URNs dropped from the state but kept (retain_on_delete)
@@ -123,8 +128,7 @@ class Realizer(Mocks):
         if args.custom is False:
             # Component resources are only containers for children; the state keeps them
             # (for the order of deletes), nothing is made.
-            entry = engine.new_entry(args.typ, args.name, options, custom=False)
-            self.state.put(urn, {**entry, "inputs": plain(args.inputs)})
+            engine.register_component(self, args.typ, args.name, args.inputs, urn, options)
             return "", {}
         rtype = self.resource_type(args.typ)
         if args.resource_id:
@@ -157,10 +161,11 @@ class Realizer(Mocks):
         return rid, dict(state)
 
     def _replayed(self, urn: str, args: MockResourceArgs) -> tuple[str | None, dict]:
-        """`destroy --run-program` (step_generator.go, destroyMode): a resource of the state is a
-        same step (its stored id and outputs); one not in the state a skipped create (unknown
-        outputs: applies on them do not run)."""
-        stored = self.state.get(urn)
+        """`destroy --run-program` (step_generator.go, destroyMode): a resource of the state (under
+        its URN or an alias) is a same step (its stored id and outputs); one not in the state a
+        skipped create (unknown outputs: applies on them do not run)."""
+        old_urn = engine.find_old(self, urn, args.name, args.typ, self.options())
+        stored = self.state.get(old_urn) if old_urn else None
         if stored is not None:
             return stored["id"], dict(stored["outputs"])
         return "", {k: rpc.UNKNOWN for k in args.inputs}

@@ -75,11 +75,20 @@ class RunState:
 
     # --- writing ---
 
-    def put(self, urn: str, entry: Entry, pending_delete: Entry | None = None) -> None:
+    def put(self, urn: str, entry: Entry, pending_delete: Entry | None = None, moved_from: str | None = None) -> None:
         """Record a resource (and, for a create-before-delete replacement, its old
-        self as a pending delete, in the same write)."""
+        self as a pending delete, in the same write). `moved_from`: the alias URN its old
+        state was found under (tests/harness/engine.py: find_old); the entry takes that one's
+        place in the order, and every reference to the old URN names the new one, as the
+        engine writes its snapshot (pkg/resource/deploy/snapshot.go: NormalizeURNReferences)."""
         with self._lock:
             data = self._load()
+            if moved_from is not None and moved_from in data["resources"]:
+                data["resources"] = {
+                    (urn if key == moved_from else key): value for key, value in data["resources"].items()
+                }
+                for other in [*data["resources"].values(), *data["pendingDeletes"]]:
+                    _rename_references(other, moved_from, urn)
             data["resources"][urn] = entry
             if pending_delete is not None:
                 data["pendingDeletes"].append({**pending_delete, "urn": urn})
@@ -103,3 +112,18 @@ class RunState:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _rename_references(entry: Entry, old: str, new: str) -> None:
+    """snapshot.go: NormalizeURNReferences: dependencies, property dependencies, parent,
+    deletedWith and the provider reference (`<urn>::<id>`) that name `old` name `new`."""
+    entry["dependencies"] = [new if u == old else u for u in entry.get("dependencies") or []]
+    entry["propertyDependencies"] = {
+        key: [new if u == old else u for u in urns] for key, urns in (entry.get("propertyDependencies") or {}).items()
+    }
+    for key in ("parent", "deletedWith"):
+        if entry.get(key) == old:
+            entry[key] = new
+    provider = str(entry.get("provider") or "")
+    if provider.startswith(old + "::"):
+        entry["provider"] = new + provider[len(old) :]

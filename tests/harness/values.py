@@ -140,3 +140,21 @@ def inputs_fingerprint(inputs: dict) -> str:
 
 def tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def alias_of(alias: Any) -> dict[str, Any]:
+    """An alias of a RegisterResourceRequest (alias_pb2.Alias) as the engine reads it
+    (pulumi pkg/resource/deploy/source_eval.go: RegisterResource): {"urn"}, or a spec whose
+    parent is a URN ("": the resource's own) or `noParent`."""
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    parent = spec.WhichOneof("parent")
+    return {
+        "name": spec.name,
+        "type": spec.type,
+        "stack": spec.stack,
+        "project": spec.project,
+        "parentUrn": spec.parentUrn if parent == "parentUrn" else "",
+        "noParent": bool(spec.noParent) if parent == "noParent" else False,
+    }

@@ -217,7 +217,7 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
     assert outputs["database_url"].secret is True
     # Auto-named replicas (create-before-delete needs old and new side by side).
     names = outputs["api_container_names"].value
-    assert [name.rsplit("-", 1)[0] for name in names] == [f"api-{i}" for i in range(REPLICAS)]
+    assert [name.rsplit("-", 1)[0] for name in names] == [f"{prefix}-api-{i}" for i in range(REPLICAS)]
     assert outputs["proxy_container_name"].value == f"{prefix}-proxy"
     first_image = outputs["image"].value
     deployment["images"].add(first_image)
@@ -255,11 +255,12 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
     assert second_image != first_image
     changed = ops.changed()
     changed_names = {urn.rsplit("::", 1)[-1] for urn in changed}
-    assert changed_names <= {"image-build", "migrations-run", *(f"api-{i}" for i in range(REPLICAS))}, changed
-    assert {"migrations-run", "api-0"} <= changed_names, changed
+    replaced = {f"{prefix}-migrate", *(f"{prefix}-api-{i}" for i in range(REPLICAS))}
+    assert changed_names <= {"image-build", *replaced}, changed
+    assert {f"{prefix}-migrate", f"{prefix}-api-0"} <= changed_names, changed
     # Zero downtime: every replica and the migration are replaced create-before-delete.
     for urn, ops in changed.items():
-        if urn.rsplit("::", 1)[-1] in {"migrations-run", *(f"api-{i}" for i in range(REPLICAS))}:
+        if urn.rsplit("::", 1)[-1] in replaced:
             assert ops.index("create-replacement") < ops.index("delete-replaced"), (urn, ops)
     assert client.containers.get(proxy.name).id == proxy.id, "the proxy was kept"
     for name in ("database-server", "database-data", "network-bridge", "database-image", "database-password"):

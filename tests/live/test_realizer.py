@@ -162,6 +162,17 @@ if mode == "hooked":
         envs=["GREETING=" + cfg.get("greeting")], opts=pulumi.ResourceOptions(
             hooks=pulumi.ResourceHookBinding(before_delete=[hook])))
     pulumi.export("hooked", hooked.name)
+if mode == "renamed":
+    # A container whose logical name comes from the config; `alias` names its old one. `twin`
+    # (registered once the first exists: it takes its name) claims the same alias.
+    alias_opts = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=cfg.get("alias"))] if cfg.get("alias") else None)
+    moved = docker.Container(cfg.get("name") or "old", image=img.repo_digest, command=["sleep", "600"],
+        destroy_grace_seconds=1, opts=alias_opts)
+    if cfg.get("twin"):
+        docker.Container("twin", image=img.repo_digest, command=["sleep", "600"], destroy_grace_seconds=1,
+            envs=[moved.name.apply(lambda n: "AFTER=" + n)], opts=alias_opts)
+    pulumi.export("moved", moved.id)
+    pulumi.export("moved_name", moved.name)
 if mode == "readonly":
     docker.Container("ro", image=img.repo_digest, command=["sleep", "60"], read_only=True,
         uploads=[docker.ContainerUploadArgs(file="/etc/toy/x", content="x")])
@@ -555,3 +566,40 @@ def test_a_delete_before_replace_deletes_the_dependents_it_would_replace_first(t
     assert second["ordered"] == first["ordered"]
     assert marker.read_text().split() == ["created", "base", "created", "fed"]
     assert {c.id for c in client.containers.list(all=True) if c.id in (first["base"], first["fed"])} == set()
+
+
+def _urn_names(run_id: str) -> list[str]:
+    return sorted(urn.rsplit("::", 1)[-1] for urn in RunState(run_id).resources())
+
+
+@pytest.mark.live
+def test_a_resource_renamed_with_an_alias_is_kept_and_without_one_replaced(toy):
+    # step_generator.go: getOldResource; the bridge keeps the old auto-name (schema.go: applyDefaults).
+    run, run_id, client = toy
+    first = run(mode="renamed")
+    assert first["moved_name"].startswith("old-")
+    started = client.containers.get(first["moved"]).attrs["State"]["StartedAt"]
+
+    second = run(mode="renamed", name="new", alias="old")
+    # The same container, untouched, now under the new URN; nothing deleted, no old URN left.
+    assert (second["moved"], second["moved_name"]) == (first["moved"], first["moved_name"])
+    assert client.containers.get(first["moved"]).attrs["State"]["StartedAt"] == started
+    assert second.result["deleted"] == [] and second.result["created"] == []
+    assert "new" in _urn_names(run_id) and "old" not in _urn_names(run_id)
+
+    # Renamed without an alias: another resource, so a create and a delete of the old one.
+    third = run(mode="renamed", name="newer")
+    assert third["moved"] != first["moved"] and third["moved_name"].startswith("newer-")
+    assert third.result["deleted"] == [first["moved_name"]]
+    assert first["moved"] not in {c.id for c in client.containers.list(all=True)}
+    assert "newer" in _urn_names(run_id) and "new" not in _urn_names(run_id)
+
+
+@pytest.mark.live
+def test_two_resources_claiming_one_alias_fail_the_deployment(toy):
+    # step_generator.go: getOldResource, diag 2008 (GetDuplicateResourceAliasError).
+    run, run_id, client = toy
+    first = run(mode="renamed")
+    with pytest.raises(DeployError, match=r"Duplicate resource alias '[^']+::old' applied to resource with URN"):
+        run(mode="renamed", name="new", alias="old", twin="yes")
+    assert client.containers.get(first["moved"]).status == "running"

@@ -310,7 +310,7 @@ def test_migration_runs_hardened_like_the_api(migration):
 
 def test_api_replicas_publish_nothing_and_share_the_api_alias(api, default):
     (network,) = default.of_type(NETWORK)
-    assert [c["name"] for c in api] == ["api-0", "api-1"]
+    assert [c["name"] for c in api] == ["library-dev-api-0", "library-dev-api-1"]
     for container in api:
         assert "ports" not in container["inputs"], "only the proxy publishes a port"
         assert container["inputs"]["networksAdvanced"] == [{"name": "library-dev", "aliases": ["api"]}]
@@ -318,9 +318,32 @@ def test_api_replicas_publish_nothing_and_share_the_api_alias(api, default):
     assert [label_map(c)["org.library.replica"] for c in api] == ["0", "1"]
 
 
+def test_auto_named_containers_start_with_the_stack_prefix_and_alias_their_old_names(default, custom):
+    # docs/deploy.md, "What gets deployed": the old logical names are aliases (same parent), so
+    # stacks deployed before the prefix keep their replicas and migration run.
+    for run, prefix in ((default, "library-dev-"), (custom, "library-prod-")):
+        api, (migration,) = run.containers("api"), run.containers("migrate")
+        assert [c["name"] for c in api] == [f"{prefix}api-{i}" for i in range(len(api))]
+        assert migration["name"] == f"{prefix}migrate"
+        old_names = [f"api-{i}" for i in range(len(api))] + ["migrations-run"]
+        for container, old_name in zip([*api, migration], old_names, strict=True):
+            (alias,) = container["aliases"]
+            assert alias == {
+                "name": old_name,
+                "type": "",
+                "stack": "",
+                "project": "",
+                "parentUrn": "",
+                "noParent": False,
+            }
+            assert "name" not in container["inputs"], "auto-named"
+        names = run.output("api_container_names")["value"] + [run.output("migration_container_name")["value"]]
+        assert all(name.startswith(prefix) for name in names), names
+
+
 def test_api_replica_count_follows_config(custom):
     api = custom.containers("api")
-    assert [c["name"] for c in api] == [f"api-{i}" for i in range(3)]
+    assert [c["name"] for c in api] == [f"library-prod-api-{i}" for i in range(3)]
     assert all("ports" not in c["inputs"] for c in api)
 
 
@@ -477,11 +500,14 @@ def test_stack_outputs(default):
     assert outputs["proxy_container_name"]["value"] == "library-dev-proxy"
     assert outputs["image"]["value"].startswith("sha256:")
     # auto-names (the mock's stand-in for Pulumi's random suffix)
-    assert [re.sub(r"-[0-9a-f]{7}$", "", n) for n in outputs["api_container_names"]["value"]] == ["api-0", "api-1"]
+    assert [re.sub(r"-[0-9a-f]{7}$", "", n) for n in outputs["api_container_names"]["value"]] == [
+        "library-dev-api-0",
+        "library-dev-api-1",
+    ]
     assert outputs["db_container_name"]["value"] == "library-dev-db"
     assert outputs["network_name"]["value"] == "library-dev"
     assert outputs["volume_name"]["value"] == "library-dev-pgdata"
-    assert outputs["migration_container_name"]["value"].startswith("migrations-run-")
+    assert outputs["migration_container_name"]["value"].startswith("library-dev-migrate-")
 
 
 def test_urls_bracket_ipv6_and_name_localhost_for_all_interfaces(custom, program):
@@ -528,7 +554,7 @@ def test_failed_migration_fails_the_deployment_with_its_log(program):
     assert "exited with code 1" in error["message"]
     assert 'column "isbn" of relation "books_book" already exists' in error["message"]
     assert FAILED_MIGRATION_LOG.strip().splitlines()[-1] in error["message"]
-    assert "migrations-run-" in error["message"]
+    assert "library-dev-migrate-" in error["message"]
 
 
 def test_failed_migration_leaves_the_api_untouched(program):
