@@ -10,7 +10,8 @@ from api import API_ALIAS, Api
 from app_env import APP_PORT, AppSecrets, app_envs
 from app_image import AppImage
 from database import Database
-from labels import StackNames
+from docker_engine import engine_record
+from labels import PROJECT, STACK, StackNames
 from migrations import Migrations
 from network import StackNetwork
 from proxy import Proxy
@@ -93,3 +94,8 @@ pulumi.export("migration_container_name", migrations.container.name)
 pulumi.export("network_name", network.name)
 pulumi.export("volume_name", database.volume_name)
 pulumi.export("database_url", database.url)  # secret
+# What the operator command (library_cli, docs/operations.md) needs beyond the names above: the
+# engine the stack runs on (secret when it holds a TLS key) and the labels of its objects.
+engine = engine_record(settings.engine)
+pulumi.export("engine", pulumi.Output.secret(engine) if "key_material" in engine else engine)
+pulumi.export("labels", {PROJECT: names.project, STACK: names.stack})

@@ -46,8 +46,11 @@ ENV_FALLBACKS = {
     "keyMaterial": "DOCKER_KEY_MATERIAL",
     "certPath": "DOCKER_CERT_PATH",
 }
-#: What the SDK's http+docker URL names for a command connection (CLI cli/connhelper/connhelper.go:62).
-_SSH_BASE_URL = "http+docker://ssh"
+#: The URL a command connection's adapter is mounted at (the CLI names one "http://docker.example.com":
+#: cli/connhelper/connhelper.go:62). Not "http+docker://ssh": docker-py takes that for its paramiko
+#: transport when it needs a stream's socket (docker/api/client.py: _get_raw_response_socket), which
+#: `docker logs --follow`, attach and exec of the operator command do.
+_SSH_BASE_URL = "http+docker://dial-stdio"
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,30 @@ class _CommandAdapter(requests.adapters.HTTPAdapter):
     def close(self) -> None:
         self.pool.close()
         super().close()
+
+
+def engine_record(engine: Engine) -> dict[str, Any]:
+    """`engine` as a plain mapping (a stack output the operator command reads back: docs/operations.md)."""
+    record: dict[str, Any] = {"host": engine.host, "ssh_opts": list(engine.ssh_opts)}
+    for key in ("ca_material", "cert_material", "key_material", "cert_path"):
+        if getattr(engine, key):
+            record[key] = getattr(engine, key)
+    return record
+
+
+def engine_from_record(record: Mapping[str, Any]) -> Engine:
+    """The inverse of engine_record; ValueError names what is wrong with the mapping."""
+    host = record.get("host")
+    if not isinstance(host, str) or not any(host.startswith(s) and len(host) > len(s) for s in DOCKER_HOST_SCHEMES):
+        raise ValueError(f"host must start with one of {', '.join(DOCKER_HOST_SCHEMES)}, got {host!r}")
+    ssh_opts = record.get("ssh_opts") or []
+    if not isinstance(ssh_opts, list) or not all(isinstance(o, str) for o in ssh_opts):
+        raise ValueError(f"ssh_opts must be a list of strings, got {ssh_opts!r}")
+    optional = {k: record.get(k) for k in ("ca_material", "cert_material", "key_material", "cert_path")}
+    for key, value in optional.items():
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{key} must be a string, got {type(value).__name__}")
+    return Engine(host=host, ssh_opts=tuple(ssh_opts), **optional)
 
 
 # --- the client -------------------------------------------------------------------------

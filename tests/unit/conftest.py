@@ -86,6 +86,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "secret_keys": ["library:tlsKey"],
     },
     "rollback": {"stack": "dev", "config": {"library:apiImage": "sha256:" + "e" * 64}},
+    "remote-tls": {
+        "stack": "prod",
+        "config": {
+            "library:platform": "linux/amd64",
+            "docker:host": "tcp://docker.example.com:2376",
+            "docker:caMaterial": "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n",
+            "docker:certMaterial": "-----BEGIN CERTIFICATE-----\nMIIBclient\n-----END CERTIFICATE-----\n",
+            "docker:keyMaterial": "-----BEGIN PRIVATE KEY-----\nMIIEkeyZq9Zq9\n-----END PRIVATE KEY-----\n",
+        },
+        "secret_keys": ["docker:keyMaterial"],
+    },
 }
 
 
