@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -237,6 +239,13 @@ def test_deploy_update_and_destroy(deployment, tmp_path):
         assert not api.attrs["HostConfig"].get("PortBindings"), "only the proxy publishes a port"
     migration = client.containers.get(outputs["migration_container_name"].value)
     assert migration.attrs["State"]["ExitCode"] == 0
+    # The operator command reads the outputs through the CLI (docs/operations.md).
+    operator = [str(Path(sys.executable).with_name("library")), "status", "--stack"]
+    env = {**os.environ, **deployment["opts"].env_vars}
+    done = subprocess.run([*operator, stack_name], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "HEALTHY" in done.stdout, done.stdout + done.stderr
+    done = subprocess.run([*operator, f"{stack_name}-x"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 3 and f"no stack named '{stack_name}-x'" in done.stderr, done.stderr
 
     # 2. Second deployment without changes: nothing to do.
     result = stack.up(on_output=print)
