@@ -50,16 +50,22 @@ def turn_off(container: Any) -> None:
         )
 
 
-def state(container: Any) -> str | None:
-    """The note of FLAG in `container` when maintenance mode is on, None when it is off."""
+def container_file(container: Any, path: str) -> str | None:
+    """The text of the file `path` in `container` (a docker-py Container, running or not), None when
+    there is none. MaintenanceError when it is not a regular file."""
     from docker.errors import NotFound
 
     try:
-        stream, _ = container.get_archive(FLAG)
+        stream, _ = container.get_archive(path)
     except NotFound:
         return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.extractfile(FLAG.rsplit("/", 1)[1])
+        member = tar.extractfile(path.rsplit("/", 1)[1])
         if member is None:
-            raise MaintenanceError(f"{FLAG} in container {container.name} is not a regular file")
+            raise MaintenanceError(f"{path} in container {container.name} is not a regular file")
         return member.read().decode("utf-8", "replace")
+
+
+def state(container: Any) -> str | None:
+    """The note of FLAG in `container` when maintenance mode is on, None when it is off."""
+    return container_file(container, FLAG)

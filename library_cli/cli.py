@@ -262,10 +262,10 @@ def maintenance_command(
                     "by": f"{getpass.getuser()}@{socket.gethostname()}",
                 }
             )
-            proxy_maintenance.turn_on(proxy, note)
+            commands.switch_maintenance(proxy, True, note)
             out.print(f"maintenance mode [bold]on[/] for stack {the_stack.name}: {the_stack.url} answers 503")
         elif switch is Switch.off:
-            proxy_maintenance.turn_off(proxy)
+            commands.switch_maintenance(proxy, False, "")
             out.print(f"maintenance mode [bold]off[/] for stack {the_stack.name}: {the_stack.url} serves again")
         else:
             state = proxy_maintenance.state(proxy)

@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 import docker.errors
+import maintenance
+from nginx_config import CONFIG_FILE
 
 from library_cli import terminal
 from library_cli.stack import COMPONENT, OperatorError, Stack, container
@@ -146,3 +148,21 @@ def psql(client: Any, stack: Stack, args: list[str], tty: bool) -> int:
     else:
         _copy(api.exec_start(exec_id, stream=True, demux=True))
     return int(api.exec_inspect(exec_id).get("ExitCode") or 0)
+
+
+def switch_maintenance(proxy: Any, on: bool, note: str) -> None:
+    """Turn the proxy's maintenance mode on or off (infra/maintenance.py), after checking that
+    this proxy can: its nginx.conf tests the flag, and it runs (the flag is removed by an exec)."""
+    if on and maintenance.FLAG not in (maintenance.container_file(proxy, CONFIG_FILE) or ""):
+        raise OperatorError(
+            f"the proxy {proxy.name} was deployed before maintenance mode existed (its nginx.conf does not test "
+            f"{maintenance.FLAG}): run `scripts/deploy up`, which replaces it, then turn maintenance on"
+        )
+    if not on and proxy.status != "running":
+        raise OperatorError(
+            f"the proxy {proxy.name} is {proxy.status}: start it (`scripts/deploy up`), then turn maintenance off"
+        )
+    if on:
+        maintenance.turn_on(proxy, note)
+    else:
+        maintenance.turn_off(proxy)

@@ -7,6 +7,7 @@ their old names), and the next replacement gives them prefixed names
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -17,6 +18,7 @@ from tests.harness.live import copy_repo, deploy
 from tests.harness.program import REPO_ROOT
 from tests.harness.state import RunState
 from tests.live.conftest import http
+from tests.live.test_operations import LIBRARY
 
 pytestmark = pytest.mark.live
 
@@ -38,6 +40,14 @@ def old_program_repo(live_stack, dest) -> str:
     return repo
 
 
+def maintenance(stack, outputs, tmp_path, switch: str) -> subprocess.CompletedProcess:
+    """`library maintenance SWITCH` of the stack, from a saved copy of these outputs."""
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(dict(outputs)))
+    command = [LIBRARY, "maintenance", switch, "--stack", stack.stack, "--outputs", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
 def urn_names(run_id: str) -> set[str]:
     return {urn.rsplit("::", 1)[-1] for urn in RunState(run_id).resources()}
 
@@ -54,15 +64,29 @@ def test_a_stack_from_before_the_prefix_keeps_its_containers_until_they_are_repl
     assert old["migration_container_name"].startswith("migrations-run-")
     before = {c.name: (c.id, c.attrs["State"]["StartedAt"]) for c in stack.containers()}
 
-    # The new program, same config and state: the same containers, untouched, under the new URNs.
+    # Its proxy predates maintenance mode: the operator command says so (the old outputs name no
+    # engine: it is the one the environment names, as for the provider) and changes nothing.
+    done = maintenance(stack, old, tmp_path, "on")
+    assert done.returncode == 3 and "was deployed before maintenance mode existed" in done.stderr, done.stderr
+    assert http("GET", f"{old['url']}api/books/").status_code == 200
+
+    # The new program, same config and state: the same containers, untouched, under the new URNs,
+    # but for the proxy, whose configuration gained maintenance mode.
     upgraded = stack.deploy()
-    assert upgraded.result["created"] == [] and upgraded.result["deleted"] == [], upgraded.result
-    assert {c.name: (c.id, c.attrs["State"]["StartedAt"]) for c in stack.containers()} == before
+    proxy = f"{prefix}-proxy"
+    assert [c[:2] for c in upgraded.result["created"]] == [["container", proxy]], upgraded.result
+    assert upgraded.result["deleted"] == [proxy], upgraded.result
+    before.pop(proxy)
+    after = {c.name: (c.id, c.attrs["State"]["StartedAt"]) for c in stack.containers()}
+    assert after.pop(proxy) and after == before
     assert upgraded["api_container_names"] == old["api_container_names"]
     assert upgraded["migration_container_name"] == old["migration_container_name"]
     names = urn_names(stack.run_id)
     assert {f"{prefix}-api-{i}" for i in replicas} | {f"{prefix}-migrate"} <= names
     assert not {f"api-{i}" for i in replicas} & names and "migrations-run" not in names
+    assert maintenance(stack, upgraded, tmp_path, "on").returncode == 0
+    assert http("GET", f"{upgraded['url']}api/books/").status_code == 503
+    assert maintenance(stack, upgraded, tmp_path, "off").returncode == 0
 
     # A change of the replicas' and migration's environment replaces them: prefixed names now.
     replaced = stack.deploy(**{"library:throttleAnon": "300/minute"})
