@@ -20,6 +20,7 @@ From Python (tests)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import contextvars
 import json
 import logging
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from . import engine, program
@@ -156,6 +158,40 @@ def _remember_resource_hooks(realizer: Realizer) -> None:
 _REALIZER: Realizer | None = None  # the running deployment's Realizer, for the failure path of main()
 
 
+def _provider_connection() -> Any:
+    """infra/docker_engine.py of this checkout, which reaches the engine as pulumi-docker does (each
+    rule cites the provider source), loaded without leaving the program's modules in sys.modules:
+    the program under test (perhaps another version of it) imports its own."""
+    infra = os.path.join(REPO_ROOT, "infra")
+    before = set(sys.modules)
+    sys.path.insert(0, infra)
+    try:
+        import docker_engine  # loaded here on purpose, then forgotten by name
+
+        return docker_engine
+    finally:
+        sys.path.remove(infra)
+        for name in set(sys.modules) - before:
+            if os.path.dirname(os.path.abspath(getattr(sys.modules[name], "__file__", "") or "")) == infra:
+                del sys.modules[name]
+
+
+@contextlib.contextmanager
+def provider_engine(config: dict[str, str], secret_keys: list[str]) -> Iterator[Any]:
+    """A docker-py client of the engine the provider deploys this stack to: the `docker:` keys of
+    its config and their environment fallbacks (docker:host, DOCKER_HOST, docker:sshOpts, TLS
+    material or certPath), connected the same way (an ssh:// host through the ssh binary).
+    When the keys do not resolve, the program refuses them with its own message before it
+    declares any resource; the default engine serves until then."""
+    connection = _provider_connection()
+    raw = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("docker:")}
+    problems: list[str] = []
+    resolved = connection.resolve_engine(raw, os.environ, secret_keys=secret_keys, problems=problems)
+    target = resolved or connection.Engine(host=connection.DEFAULT_HOST)
+    with connection.engine_client(target, 300) as client:
+        yield client
+
+
 def run_in_process(
     repo_dir: str,
     stack: str,
@@ -168,9 +204,24 @@ def run_in_process(
 ) -> dict:
     """Run the program in this process (`pulumi up`), or destroy the run's resources
     (`pulumi destroy [--run-program]`); return {outputs, secretOutputs, ...}."""
+    with provider_engine(config, secret_keys) as client:
+        return _deploy_or_destroy(client, repo_dir, stack, run_id, config, secret_keys, project, destroy, run_program)
+
+
+def _deploy_or_destroy(
+    client: Any,
+    repo_dir: str,
+    stack: str,
+    run_id: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    project: dict,
+    destroy: bool,
+    run_program: bool,
+) -> dict:
     global _REALIZER
     path = program.program_dir(repo_dir, project)
-    realizer = _REALIZER = Realizer(run_id, path, replay=destroy)
+    realizer = _REALIZER = Realizer(run_id, path, client=client, replay=destroy)
     started = time.monotonic()
     raw: dict = {}
     if destroy:
