@@ -22,12 +22,21 @@ from typing import Annotated, Any
 import docker.errors
 import maintenance as proxy_maintenance
 import typer
+from docker_engine import Engine
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from library_cli import commands, logs, status, terminal
-from library_cli.stack import EXIT_UNHEALTHY, OperatorError, Stack, connect, container, load_stack
+from library_cli import commands, logs, ship, status, terminal
+from library_cli.stack import (
+    EXIT_UNHEALTHY,
+    OperatorError,
+    Stack,
+    connect,
+    connect_engine,
+    container,
+    load_stack,
+)
 
 app = typer.Typer(
     name="library",
@@ -270,6 +279,55 @@ def maintenance_command(
         else:
             state = proxy_maintenance.state(proxy)
             out.print(f"maintenance mode {'[bold]on[/]: ' + escape(state) if state is not None else 'off'}")
+
+
+@app.command("ship")
+def ship_command(
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(help="Images to copy (default: the stack's pythonImage, postgresImage and nginxImage)."),
+    ] = None,
+    stack: StackOption = "dev",
+    source: Annotated[
+        str, typer.Option(help="The engine the images are on (unix://, tcp://, ssh://).")
+    ] = "unix:///var/run/docker.sock",
+    force: Annotated[bool, typer.Option(help="Copy even when the host has the image.")] = False,
+) -> None:
+    """Copy images to the stack's Docker host without a registry (docker save | docker load over the
+    provider's connection), only those whose id the host lacks; run it before `pulumi up`."""
+    try:
+        target_engine, defaults = ship.stack_target(stack, os.environ)
+        refs = list(images or defaults)
+        with (
+            connect_engine(Engine(host=source), f"the source engine {source}", ship.TRANSFER_TIMEOUT_SECONDS) as src,
+            connect_engine(target_engine, f"stack {stack!r}", ship.TRANSFER_TIMEOUT_SECONDS) as dst,
+        ):
+            for ref in refs:
+                done = _ship_one(src, dst, ref, force)
+                note = {
+                    "present": "already on the host",
+                    "tagged": "the host had the image: tagged",
+                    "shipped": f"shipped {_size(done.bytes)} in {done.seconds:.1f} s",
+                }[done.outcome]
+                out.print(f"{escape(ref)}  {done.image_id[:19]}  {note}")
+    except OperatorError as error:
+        err.print(f"[bold red]library: error:[/] {escape(str(error))}")
+        raise typer.Exit(error.exit_code) from None
+    except docker.errors.APIError as error:
+        err.print(f"[bold red]library: error:[/] the Docker engine refused: {escape(str(error))}")
+        raise typer.Exit(OperatorError.exit_code) from None
+
+
+def _ship_one(src: Any, dst: Any, ref: str, force: bool) -> ship.Shipped:
+    """One image, with a progress bar on a terminal."""
+    if not err.is_terminal:
+        return ship.ship(src, dst, ref, force=force)
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    size = int(src.api.inspect_image(ref).get("Size") or 0) if ref else 0
+    with Progress(*Progress.get_default_columns()[:2], DownloadColumn(), TransferSpeedColumn(), console=err) as bar:
+        task = bar.add_task(ref, total=size or None)
+        return ship.ship(src, dst, ref, lambda n: bar.advance(task, n), force=force)
 
 
 def main() -> None:

@@ -162,19 +162,24 @@ def load_stack(name: str, outputs_file: Path | None) -> Stack:
 
 
 @contextlib.contextmanager
-def connect(stack: Stack, timeout: float = ENGINE_TIMEOUT_SECONDS) -> Iterator[Any]:
-    """A docker-py client of the stack's engine; OperatorError when it cannot be reached."""
+def connect_engine(engine: Engine, whose: str, timeout: float = ENGINE_TIMEOUT_SECONDS) -> Iterator[Any]:
+    """A docker-py client of `engine` (`whose` engine, for messages); OperatorError when it cannot be reached."""
     try:
-        with engine_client(stack.engine, timeout) as client:
+        with engine_client(engine, timeout) as client:
             yield client
     except ConnectionError as error:
         hint = (
             "check that the host is up, that `ssh` reaches it with the stack's docker:sshOpts, "
             "and that the user may use Docker"
-            if stack.engine.transport == "ssh"
+            if engine.transport == "ssh"
             else "check that dockerd runs there and that this user may use it"
         )
-        raise OperatorError(f"stack {stack.name!r}: {error} ({hint})") from error
+        raise OperatorError(f"{whose}: {error} ({hint})") from error
+
+
+def connect(stack: Stack, timeout: float = ENGINE_TIMEOUT_SECONDS) -> contextlib.AbstractContextManager[Any]:
+    """A docker-py client of the stack's engine; OperatorError when it cannot be reached."""
+    return connect_engine(stack.engine, f"stack {stack.name!r}", timeout)
 
 
 def container(client: Any, name: str, role: str) -> Any:
