@@ -156,8 +156,9 @@ def _wait_ready(node: DockerHost, deadline: float) -> None:
     while time.monotonic() < deadline:
         node.container.reload()
         if node.container.status != "running":
-            logs = node.container.logs(tail=15).decode("utf-8", "replace")
-            raise NodeUnavailable(f"the Docker host container stopped ({node.container.status}); its log ends:\n{logs}")
+            raise NodeUnavailable(
+                f"the Docker host container stopped ({node.container.status}); its log ends:\n{_log_tail(node)}"
+            )
         if not node.known_hosts.read_text():
             found = node.container.exec_run(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
             if found.exit_code == 0:
@@ -169,10 +170,16 @@ def _wait_ready(node: DockerHost, deadline: float) -> None:
                 return
             last = (answer.stderr or answer.stdout).strip()
         time.sleep(0.2)
-    logs = node.container.logs(tail=15).decode("utf-8", "replace")
     raise NodeUnavailable(
-        f"the nested engine did not answer over ssh within {START_TIMEOUT_S} s (last: {last}); the log ends:\n{logs}"
+        f"the nested engine did not answer over ssh within {START_TIMEOUT_S} s (last: {last}); "
+        f"the log ends:\n{_log_tail(node)}"
     )
+
+
+def _log_tail(node: DockerHost, lines: int = 8) -> str:
+    """The end of the node's log (the entrypoint's and dockerd's), without containerd's gRPC chatter."""
+    text = node.container.logs(tail=200).decode("utf-8", "replace")
+    return "\n".join([line for line in text.splitlines() if "module=grpc" not in line][-lines:])
 
 
 @pytest.fixture(scope="session")
