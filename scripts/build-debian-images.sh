@@ -2,7 +2,7 @@
 # Build container base images from Debian packages, for hosts that cannot
 # reach a container registry (this project's CI among them).
 #
-#   scripts/build-debian-images.sh [python|postgres|nginx|all]
+#   scripts/build-debian-images.sh [python|postgres|nginx|host|all]
 #
 # Each image is a debootstrap'd Debian root file system turned into an image
 # with `docker import`. The host's extra CA certificates (the local ones that
@@ -16,6 +16,7 @@
 #   PYTHON_IMAGE   tag of the Python base image (default: library-base/python:bookworm)
 #   POSTGRES_IMAGE tag of the PostgreSQL image (default: library-base/postgres:bookworm)
 #   NGINX_IMAGE    tag of the reverse-proxy image (default: library-base/nginx:bookworm)
+#   DOCKER_HOST_IMAGE tag of the test Docker host image (default: library-base/docker-host:bookworm)
 #   DOCKER         docker client to use (default: Debian's /usr/bin/docker when present)
 set -euo pipefail
 
@@ -24,6 +25,7 @@ suite="${DEBIAN_SUITE:-bookworm}"
 python_image="${PYTHON_IMAGE:-library-base/python:${suite}}"
 postgres_image="${POSTGRES_IMAGE:-library-base/postgres:${suite}}"
 nginx_image="${NGINX_IMAGE:-library-base/nginx:${suite}}"
+docker_host_image="${DOCKER_HOST_IMAGE:-library-base/docker-host:${suite}}"
 docker_cli="${DOCKER:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker )}"
 
 default_mirror() {
@@ -131,10 +133,38 @@ build_nginx() {
   echo "$nginx_image: built"
 }
 
+# The remote tier's Docker host (tests/remote, docs/testing.md "The remote tier"):
+# Debian's dockerd and sshd in one image, started by scripts/docker-host/entrypoint.sh
+# under tini. The image ships no ssh host key (each node makes its own) and a
+# `deploy` user in the `docker` group with no password (key login only: a `*`,
+# not the `!` of a locked account).
+build_docker_host() {
+  if image_exists "$docker_host_image" && [ "${FORCE:-0}" != 1 ]; then
+    echo "$docker_host_image: present"; return
+  fi
+  need_root
+  local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  bootstrap "$work/rootfs" docker.io,openssh-server,iptables,tini,ca-certificates,procps,iproute2,curl
+  rm -f "$work"/rootfs/etc/ssh/ssh_host_*
+  install -m 0644 "$here/docker-host/sshd_config" "$work/rootfs/etc/ssh/sshd_config.d/docker-host.conf"
+  install -m 0755 "$here/docker-host/entrypoint.sh" "$work/rootfs/usr/local/bin/docker-host-entrypoint"
+  chroot "$work/rootfs" sh -euc '
+    useradd --create-home --shell /bin/bash --groups docker deploy
+    usermod --password "*" deploy'
+  import_rootfs "$work/rootfs" "$docker_host_image" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'ENV LANG=C.UTF-8' \
+    'VOLUME /var/lib/docker' \
+    'EXPOSE 22' \
+    'ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/docker-host-entrypoint"]'
+  echo "$docker_host_image: built"
+}
+
 case "${1:-all}" in
   python) build_python ;;
   postgres) build_postgres ;;
   nginx) build_nginx ;;
-  all) build_python; build_postgres; build_nginx ;;
-  *) echo "usage: $0 [python|postgres|nginx|all]" >&2; exit 2 ;;
+  host) build_docker_host ;;
+  all) build_python; build_postgres; build_nginx; build_docker_host ;;
+  *) echo "usage: $0 [python|postgres|nginx|host|all]" >&2; exit 2 ;;
 esac
