@@ -395,9 +395,60 @@ def engine_client(engine: Engine, timeout: float) -> Iterator[Any]:
         try:
             client.api._version = client.api._retrieve_server_version()
         except Exception as error:
-            said = f"; ssh said: {adapter.errors[-1]}" if adapter is not None and adapter.errors else ""
-            raise ConnectionError(f"cannot reach the Docker engine at {engine.host}: {error}{said}") from error
+            said = adapter.errors[-1] if adapter is not None and adapter.errors else ""
+            raise ConnectionError(
+                f"cannot reach the Docker engine at {engine.host}: {error}"
+                + (f"; ssh said: {said}" if said else "")
+                + (f". {advice}" if (advice := connection_advice(engine.host, f"{said} {error}")) else "")
+            ) from error
         yield client
+
+
+#: What ssh or the remote docker CLI says when a remote engine cannot be reached, and what to do.
+_ADVICE = (
+    (
+        "Host key verification failed",
+        "the host's key is not the one known_hosts holds for {where} (or none is "
+        "there): check it, then add it (ssh-keyscan -p {port} {host} >> the UserKnownHostsFile of docker:sshOpts, "
+        "or ~/.ssh/known_hosts)",
+    ),
+    (
+        "Permission denied (publickey",
+        "{user}@{host} refused the key: check `-i KEY` in docker:sshOpts and the "
+        "user's ~/.ssh/authorized_keys on the host",
+    ),
+    ("Connection refused", "nothing accepts ssh connections at {where}: is sshd running there, is the port right?"),
+    ("timed out", "no answer from {where}: is the host up, does a firewall drop the ssh port?"),
+    ("Could not resolve hostname", "{host} is not a known host name"),
+    (
+        "permission denied while trying to connect to the Docker daemon socket",
+        "{user} may not use Docker on "
+        "{host}: add it to the docker group there (usermod -aG docker {user}), then log in again",
+    ),
+    (
+        "Cannot connect to the Docker daemon",
+        "sshd answers but the Docker engine on {host} does not: start it there (systemctl start docker)",
+    ),
+    (
+        "docker: command not found",
+        "the host has no docker CLI, which the ssh connection runs "
+        "(`docker system dial-stdio`): install docker.io there",
+    ),
+    (
+        "Connection closed by",
+        "{where} closed the connection: sshd refused it (MaxStartups, AllowUsers?) or the network dropped it",
+    ),
+)
+
+
+def connection_advice(host: str, said: str) -> str:
+    """What to do when `host` cannot be reached and ssh (or the engine) said `said`; "" for other hosts."""
+    url = urllib.parse.urlsplit(host)
+    if url.scheme != "ssh":
+        return ""
+    port = url.port or 22
+    fields = {"host": url.hostname, "port": port, "user": url.username or "the user", "where": f"{url.hostname}:{port}"}
+    return next((advice.format(**fields) for pattern, advice in _ADVICE if pattern in said), "")
 
 
 def _pin_verification(client: Any) -> Any:

@@ -296,7 +296,7 @@ def ship_command(
     """Copy images to the stack's Docker host without a registry (docker save | docker load over the
     provider's connection), only those whose id the host lacks; run it before `pulumi up`."""
     try:
-        target_engine, defaults = ship.stack_target(stack, os.environ)
+        target_engine, defaults = ship.stack_target(stack, os.environ, ship.project_dir(Path.cwd()))
         refs = list(images or defaults)
         with (
             connect_engine(Engine(host=source), f"the source engine {source}", ship.TRANSFER_TIMEOUT_SECONDS) as src,

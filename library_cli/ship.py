@@ -36,7 +36,13 @@ class Shipped:
     seconds: float = 0.0
 
 
-def stack_target(stack: str, environ: Mapping[str, str], repo: Path = REPO) -> tuple[Engine, list[str]]:
+def project_dir(start: Path) -> Path:
+    """The Pulumi project `start` is in (the nearest directory up with a Pulumi.yaml), as for
+    `pulumi`; this checkout when there is none."""
+    return next((d for d in (start, *start.parents) if (d / "Pulumi.yaml").is_file()), REPO)
+
+
+def stack_target(stack: str, environ: Mapping[str, str], repo: Path) -> tuple[Engine, list[str]]:
     """The engine the next `pulumi up` of `stack` deploys to (the docker: keys of Pulumi.<stack>.yaml
     and their environment fallbacks, as the provider resolves them) and the stack's base images
     (its pythonImage, postgresImage and nginxImage, or the project's defaults)."""

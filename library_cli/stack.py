@@ -168,13 +168,9 @@ def connect_engine(engine: Engine, whose: str, timeout: float = ENGINE_TIMEOUT_S
         with engine_client(engine, timeout) as client:
             yield client
     except ConnectionError as error:
-        hint = (
-            "check that the host is up, that `ssh` reaches it with the stack's docker:sshOpts, "
-            "and that the user may use Docker"
-            if engine.transport == "ssh"
-            else "check that dockerd runs there and that this user may use it"
-        )
-        raise OperatorError(f"{whose}: {error} ({hint})") from error
+        # Over ssh, the message says what to do (docker_engine.connection_advice).
+        hint = "" if engine.transport == "ssh" else " (check that dockerd runs there and that this user may use it)"
+        raise OperatorError(f"{whose}: {error}{hint}") from error
 
 
 def connect(stack: Stack, timeout: float = ENGINE_TIMEOUT_SECONDS) -> contextlib.AbstractContextManager[Any]:

@@ -357,3 +357,28 @@ def test_the_drain_hook_connects_with_the_whole_engine_config(infra_drain_hook, 
 
     hook(Args())
     assert used == [(engine, infra_drain_hook.HELPER_TIMEOUT_SECONDS)]
+
+
+@pytest.mark.parametrize(
+    ("said", "advice"),
+    [
+        ("Host key verification failed.", "ssh-keyscan -p 2222 h.example >> the UserKnownHostsFile"),
+        ("deploy@h.example: Permission denied (publickey).", "deploy@h.example refused the key"),
+        ("ssh: connect to host h.example port 2222: Connection refused", "is sshd running there"),
+        ("ssh: connect to host h.example port 2222: Connection timed out", "does a firewall drop the ssh port"),
+        (
+            "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
+            "usermod -aG docker deploy",
+        ),
+        ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+         "start it there"),
+        ("bash: line 1: docker: command not found", "install docker.io there"),
+    ],
+)  # fmt: skip
+def test_a_remote_engine_that_cannot_be_reached_gets_advice(de, said, advice):
+    assert advice in de.connection_advice("ssh://deploy@h.example:2222", said)
+
+
+def test_no_advice_for_other_hosts_or_other_messages(de):
+    assert de.connection_advice("tcp://h.example:2376", "Connection refused") == ""
+    assert de.connection_advice("ssh://deploy@h.example", "something else") == ""

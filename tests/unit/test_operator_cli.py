@@ -154,3 +154,27 @@ def test_docker_times_with_nanoseconds_parse():
     parsed = status._parse_time("2026-12-06T10:00:01.123456789Z")
     assert parsed is not None and parsed.microsecond == 123456 and parsed.utcoffset().total_seconds() == 0
     assert status._parse_time("0001-01-01T00:00:00Z") is None
+
+
+# --- ship ------------------------------------------------------------------------------
+
+
+def test_ship_targets_the_engine_and_images_of_the_stack_file(tmp_path):
+    from library_cli.ship import project_dir, stack_target
+    from library_cli.stack import REPO
+
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.edge.yaml").write_text(
+        "config:\n  docker:host: ssh://deploy@edge.example:2222\n  docker:sshOpts: ['-i', '/k']\n"
+        "  library:postgresImage: library-base/postgres:bookworm\n"
+    )
+    (tmp_path / "sub").mkdir()
+    assert project_dir(tmp_path / "sub") == tmp_path
+    engine, images = stack_target("edge", {}, tmp_path)
+    assert engine.host == "ssh://deploy@edge.example:2222" and engine.ssh_opts == ("-i", "/k")
+    assert images == ["python:3.11-slim-bookworm", "library-base/postgres:bookworm", "nginx:1.27-bookworm"]
+    with pytest.raises(OperatorError, match="no stack file Pulumi.nope.yaml"):
+        stack_target("nope", {}, tmp_path)
+    (tmp_path / "Pulumi.enc.yaml").write_text("config:\n  docker:host:\n    secure: AAAbbb\n")
+    with pytest.raises(OperatorError, match="docker:host is encrypted in Pulumi.enc.yaml"):
+        stack_target("enc", {}, tmp_path)
