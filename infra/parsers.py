@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from image_reference import IMAGE_ID, is_pinned, parse_image_reference
+from image_reference import IMAGE_ID, is_canonical_repository, is_pinned, parse_image_reference, registry_host
 
 TRUE, FALSE = "true", "false"
 DOCKER_HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
@@ -165,12 +165,55 @@ def pem_private_key(raw: str, ctx: Context) -> str | None:
         raise Invalid("must be a PEM private key (-----BEGIN PRIVATE KEY----- ...)")
     if "ENCRYPTED" in text:
         raise Invalid("must not be passphrase-protected (nginx would ask for the passphrase)")
+    _require_secret(ctx, "the private key", " < key.pem")
+    return text + "\n"
+
+
+def _require_secret(ctx: Context, what: str, stdin: str = "") -> None:
+    """Refuse a value not set as a secret (unless which keys are secret is not known); the message
+    says how to set it as one and never quotes the value."""
     if ctx.secret_keys is not None and ctx.key not in ctx.secret_keys:
         raise Invalid(
-            "must be a secret, or the private key sits in plain text in the stack file: "
-            f"`pulumi config set --secret {ctx.key} < key.pem`"
+            f"must be a secret, or {what} sits in plain text in the stack file: "
+            f"`pulumi config set --secret {ctx.key}{stdin}`"
         )
-    return text + "\n"
+
+
+def optional_text(raw: str, ctx: Context) -> str | None:
+    """Empty (None), or the text without surrounding blanks."""
+    return raw.strip() or None
+
+
+def secret_text(raw: str, ctx: Context) -> str | None:
+    """Empty (None), or a value set as a secret (a password, a token), kept as given."""
+    if not raw.strip():
+        return None
+    _require_secret(ctx, "it")
+    return raw
+
+
+def image_repository(raw: str, ctx: Context) -> str | None:
+    """Empty (None: no registry), or a repository to push to, named as pulumi-docker needs it to push:
+    its registry host first (provider/provider.go Check, provider/image.go getRegistryAddrFromImage,
+    both through distribution/reference's ParseNamed), without a tag or digest (the stack is the tag)."""
+    text = raw.strip()
+    if not text:
+        return None
+    parsed = parse_image_reference(text)
+    if parsed is None:
+        why = "a Docker repository name"
+    elif parsed[1:] != (None, None):
+        why = "no tag or digest: the stack's name is the tag"
+    elif registry_host(text) is None:
+        why = "named with its registry host first"
+    elif not is_canonical_repository(text):
+        why = "Docker Hub's as docker.io/<user or organisation>/<name>"
+    else:
+        return text
+    raise Invalid(
+        "must be empty (no registry) or a repository such as registry.example.com:5000/team/library-api "
+        f"({why}), got {raw!r}"
+    )
 
 
 def docker_host(raw: str, ctx: Context) -> str:

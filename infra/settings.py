@@ -235,6 +235,29 @@ class Settings:
         "provider deploys to), or one of " + ", ".join(f"`{p}`" for p in parsers.PLATFORMS) + " (the engine "
         "must be able to run it). docs/deploy.md, Remote Docker hosts.",
     )
+    image_repository: str | None = key(
+        "imageRepository",
+        "",
+        parsers.image_repository,
+        "Registry repository the service image is pushed to, e.g. `registry.example.com:5000/team/library-api` "
+        "(its registry host first, no tag: it is pushed as `<repository>:<stack>`); containers then run its "
+        "registry digest. Empty: no registry, the image stays on the Docker host. docs/deploy.md, Pushing to a "
+        "registry.",
+    )
+    registry_username: str | None = key(
+        "registryUsername",
+        "",
+        parsers.optional_text,
+        "User that pushes to `imageRepository`, with `registryPassword`. Empty: the credentials of the "
+        "deploying machine's Docker config (`docker login`).",
+    )
+    registry_password: str | None = key(
+        "registryPassword",
+        "",
+        parsers.secret_text,
+        "Its password or access token. Must be a secret: `pulumi config set --secret registryPassword`.",
+        repr=False,
+    )
     #: The provider's `docker:host` (None: DOCKER_HOST or the local socket).
     docker_host: str | None = None
     #: How the provider reaches the engine (docker: keys and their environment fallbacks), resolved.
@@ -259,6 +282,13 @@ class Settings:
     def tls_in_front(self) -> bool:
         """TLS is terminated by another proxy in front of ours (`https` without TLS here)."""
         return self.https and not self.tls
+
+    @property
+    def registry_login(self) -> tuple[str, str] | None:
+        """(username, password) for the push, or None: the deploying machine's Docker credentials."""
+        if self.registry_username and self.registry_password:
+            return self.registry_username, self.registry_password
+        return None
 
     @property
     def url_host(self) -> str:
@@ -390,7 +420,20 @@ def parse_settings(
     values = {
         name: production if k is production_key else parse(k.name, k.parse, text(k), production) for name, k in KEYS
     }
-    _check_tls_pair(raw, problems)
+    _check_pair(
+        raw,
+        ("tlsCertificate", "tlsKey"),
+        "TLS at the proxy takes both a PEM certificate (chain) and its PEM private key, or neither",
+        problems,
+    )
+    _check_pair(
+        raw,
+        ("registryUsername", "registryPassword"),
+        "a registry login takes both a username and its password (or token), or neither (then the deploying "
+        "machine's Docker credentials are used)",
+        problems,
+    )
+    _check_registry_login_has_a_repository(raw, problems)
     host = parse("docker:host", parsers.docker_host, docker_host, None) if docker_host is not None else None
     engine = resolve_engine(
         {**(docker_config or {}), "host": host if docker_host is not None else None},
@@ -404,15 +447,28 @@ def parse_settings(
     return Settings(project=project, stack=stack, docker_host=host, engine=engine, **values)
 
 
-def _check_tls_pair(raw: Mapping[str, str | None], problems: list[str]) -> None:
-    """TLS at the proxy takes a certificate and its key, or neither."""
-    given = {name: bool((raw.get(name) or "").strip()) for name in ("tlsCertificate", "tlsKey")}
-    if given["tlsCertificate"] != given["tlsKey"]:
-        missing, present = ("tlsKey", "tlsCertificate") if given["tlsCertificate"] else ("tlsCertificate", "tlsKey")
-        problems.append(
-            f"{full_key(missing)}: {full_key(present)} is set, so {full_key(missing)} is needed too: TLS at the "
-            "proxy takes both a PEM certificate (chain) and its PEM private key, or neither"
-        )
+def _given(raw: Mapping[str, str | None], name: str) -> bool:
+    return bool((raw.get(name) or "").strip())
+
+
+def _check_pair(raw: Mapping[str, str | None], pair: tuple[str, str], why: str, problems: list[str]) -> None:
+    """Two keys that go together (a certificate and its key, a username and its password), or neither."""
+    first, second = pair
+    if _given(raw, first) != _given(raw, second):
+        missing, present = (second, first) if _given(raw, first) else (first, second)
+        problems.append(f"{full_key(missing)}: {full_key(present)} is set, so {full_key(missing)} is needed too: {why}")
+
+
+def _check_registry_login_has_a_repository(raw: Mapping[str, str | None], problems: list[str]) -> None:
+    """Registry credentials without `imageRepository` would be ignored: likely a half-made configuration."""
+    if _given(raw, "imageRepository"):
+        return
+    for name in ("registryUsername", "registryPassword"):
+        if _given(raw, name):
+            problems.append(
+                f"{full_key(name)}: is set but {full_key('imageRepository')} is empty: nothing is pushed, so "
+                "there is nothing to log in to"
+            )
 
 
 def _namespace_keys() -> list[str]:

@@ -365,6 +365,9 @@ def test_defaults_table_lists_every_key_once(infra_config):
         "throttleUser",
         "publicOrigin",
         "platform",
+        "imageRepository",
+        "registryUsername",
+        "registryPassword",
     ]
 
 
@@ -506,3 +509,102 @@ def test_the_public_origin_with_tls_at_the_proxy(infra_config):
 def test_a_public_origin_that_is_not_one_is_refused(infra_config, value):
     with pytest.raises(infra_config.ConfigError, match="library:publicOrigin: must be empty or an origin"):
         parse(infra_config, {"publicOrigin": value})
+
+
+# ---------------------------------------------------------------------- registry
+
+REPOSITORY = "registry.example.com:5000/team/library-api"
+FAKE_PASSWORD = "s3cr3t-Tok3n"
+
+
+def test_no_registry_by_default(infra_config):
+    settings = parse(infra_config)
+    assert settings.image_repository is None
+    assert settings.registry_username is None and settings.registry_password is None
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        REPOSITORY,
+        "localhost:5000/library-api",
+        "localhost/library-api",
+        "192.168.1.10:5000/library-api",
+        "ghcr.io/org/sub/library-api",
+        "docker.io/team/library-api",
+    ],
+)
+def test_image_repository_takes_a_repository_named_with_its_registry(infra_config, repository):
+    assert parse(infra_config, {"imageRepository": f" {repository} "}).image_repository == repository
+
+
+BAD_REPOSITORIES = [
+    ("library-api", "its registry"),
+    ("team/library-api", "its registry"),
+    (REPOSITORY + ":v1", "no tag or digest"),
+    (REPOSITORY + "@sha256:" + "a" * 64, "no tag or digest"),
+    ("docker.io/library-api", "docker.io/<user or organisation>/<name>"),
+    ("index.docker.io/team/library-api", "docker.io/<user or organisation>/<name>"),
+    ("https://registry.example.com/library-api", "repository"),
+    ("registry.example.com/Team/API", "repository"),
+]
+
+
+@pytest.mark.parametrize(("repository", "fragment"), BAD_REPOSITORIES, ids=[r for r, _ in BAD_REPOSITORIES])
+def test_bad_image_repositories_are_refused_with_the_key(infra_config, repository, fragment):
+    (problem,) = problems_for(infra_config, {"imageRepository": repository})
+    assert problem.startswith("library:imageRepository: must be empty (no registry) or a repository"), problem
+    assert fragment in problem and repr(repository) in problem
+
+
+def test_registry_credentials_take_a_secret_password(infra_config):
+    settings = parse(
+        infra_config,
+        {"imageRepository": REPOSITORY, "registryUsername": "ci", "registryPassword": FAKE_PASSWORD},
+        secret_keys=["registryPassword"],
+    )
+    assert (settings.registry_username, settings.registry_password) == ("ci", FAKE_PASSWORD)
+    assert FAKE_PASSWORD not in repr(settings), "the password must not show up in a repr or a traceback"
+
+
+def test_registry_password_must_be_a_secret(infra_config):
+    raw = {"imageRepository": REPOSITORY, "registryUsername": "ci", "registryPassword": FAKE_PASSWORD}
+    assert problems_for(infra_config, raw, secret_keys=[]) == [
+        "library:registryPassword: must be a secret, or it sits in plain text in the stack file: "
+        "`pulumi config set --secret registryPassword`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"registryUsername": "ci"},
+            "library:registryPassword: library:registryUsername is set, so library:registryPassword is needed "
+            "too: a registry login takes both a username and its password (or token), or neither (then the "
+            "deploying machine's Docker credentials are used)",
+        ),
+        (
+            {"registryPassword": FAKE_PASSWORD},
+            "library:registryUsername: library:registryPassword is set, so library:registryUsername is needed "
+            "too: a registry login takes both a username and its password (or token), or neither (then the "
+            "deploying machine's Docker credentials are used)",
+        ),
+    ],
+)
+def test_registry_login_takes_both_parts(infra_config, raw, message):
+    problems = problems_for(infra_config, {"imageRepository": REPOSITORY, **raw}, secret_keys=["registryPassword"])
+    assert problems == [message]
+
+
+def test_registry_credentials_need_a_repository(infra_config):
+    problems = problems_for(
+        infra_config, {"registryUsername": "ci", "registryPassword": FAKE_PASSWORD}, secret_keys=["registryPassword"]
+    )
+    assert problems == [
+        "library:registryUsername: is set but library:imageRepository is empty: nothing is pushed, so there is "
+        "nothing to log in to",
+        "library:registryPassword: is set but library:imageRepository is empty: nothing is pushed, so there is "
+        "nothing to log in to",
+    ]
+    assert FAKE_PASSWORD not in str(infra_config.ConfigError(problems))
