@@ -38,6 +38,8 @@ image = AppImage(
     api_image=settings.api_image,
     platform=settings.platform,
     engine=settings.engine,
+    repository=settings.image_repository,
+    login=settings.registry_login,
 )
 secrets = AppSecrets("app-secrets")
 envs = app_envs(

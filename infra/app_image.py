@@ -1,10 +1,15 @@
 """The service image, built from the checkout by the deployment itself.
 
-`skip_push`: the image stays on the Docker host, no registry needed, and
-containers run its id (`repo_digest`), so a new build replaces them while the
-tag would look unchanged; `apiImage` runs a given image instead, for
-rollbacks (docs/deploy.md, "Rolling back"). Paths are relative to infra/,
-the program's working directory.
+Containers run the build's `repo_digest`, so a new build replaces them while
+the tag would look unchanged. Without `imageRepository` (`skip_push`) the
+image stays on the Docker host, no registry needed, and that is its id; with
+one it is pushed as `<repository>:<stack>` and that is the registry's digest,
+`<repository>@sha256:...` (pulumi-docker provider/image.go dockerBuild);
+credentials as its `registry` input takes them, else the deploying machine's
+Docker config (getRegistryAuth): docs/deploy.md, "Pushing to a registry".
+`apiImage` runs a given image instead, for rollbacks (docs/deploy.md,
+"Rolling back"). Paths are relative to infra/, the program's working
+directory.
 
 The build is for the engine's platform, not this machine's (left alone,
 pulumi-docker builds for the platform of the machine running pulumi:
@@ -61,11 +66,13 @@ def build_platform(platform: str | None, engine: Engine) -> pulumi.Output:
 
 
 class AppImage(pulumi.ComponentResource):
-    """`<project>-api:<stack>`, built from ../Dockerfile, or the image `api_image` names."""
+    """`<project>-api:<stack>` (or `<repository>:<stack>`, pushed), built from ../Dockerfile, or the
+    image `api_image` names."""
 
     #: The build, or None when `api_image` names the image to run.
     image: docker.Image | None
-    #: Image id of the build (sha256:...), or `api_image`; what containers run.
+    #: The build's image id (sha256:...) or, pushed, its registry digest (<repository>@sha256:...), or
+    #: `api_image`; what containers run.
     ref: pulumi.Output[str]
 
     def __init__(
@@ -78,6 +85,8 @@ class AppImage(pulumi.ComponentResource):
         api_image: str | None,
         platform: str | None,
         engine: Engine,
+        repository: str | None = None,
+        login: tuple[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("library:infra:AppImage", name, None, opts)
@@ -88,7 +97,7 @@ class AppImage(pulumi.ComponentResource):
             return
         self.image = docker.Image(
             f"{name}-build",
-            image_name=f"{project}-api:{stack}",
+            image_name=f"{repository or project + '-api'}:{stack}",
             build=docker.DockerBuildArgs(
                 context=BUILD_CONTEXT,
                 dockerfile=DOCKERFILE,
@@ -96,7 +105,10 @@ class AppImage(pulumi.ComponentResource):
                 args={"BASE_IMAGE": base_image, "LIBRARY_PROJECT": project, "LIBRARY_STACK": stack},
                 platform=build_platform(platform, engine),
             ),
-            skip_push=True,
+            skip_push=repository is None,
+            # The registry host comes from the image name when `server` is unset (provider/image.go
+            # getRegistryAddrForAuth); changing only the login rebuilds nothing (provider/provider.go diffUpdates).
+            registry=docker.RegistryArgs(username=login[0], password=pulumi.Output.secret(login[1])) if login else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ref = self.image.repo_digest

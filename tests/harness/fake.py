@@ -55,7 +55,7 @@ class FakeMocks(Mocks):
         state = dict(args.inputs)
         typ = args.typ
         if typ == "docker:index/image:Image":
-            state["repoDigest"] = "sha256:" + _hex(state.get("imageName"), state.get("build"))
+            state["repoDigest"] = self._repo_digest(state)
             state["baseImageName"] = state.get("imageName")
         elif typ == "docker:index/remoteImage:RemoteImage":
             state["imageId"] = "sha256:" + _hex(state.get("name"))
@@ -73,6 +73,17 @@ class FakeMocks(Mocks):
             length = int(state.get("length") or 16)
             state["result"] = ("Zq9" * length)[:length]
         return f"{args.name}-id", state
+
+    def _repo_digest(self, state: dict[str, Any]) -> str:
+        """As pulumi-docker provider/image.go dockerBuild sets it: the image id when `skipPush` (or in
+        a preview); after a push (`skipPush` unset means false: marshalSkipPush), the registry's digest
+        of the image name without its tag (parseRepoDigestFromAux: WithDigest(TrimNamed(name), digest))."""
+        name, build = state.get("imageName"), state.get("build")
+        if state.get("skipPush") or self.scenario.get("preview"):
+            return "sha256:" + _hex(name, build)
+        head, _, tail = str(name).rpartition(":")
+        untagged = head if head and "/" not in tail else str(name)
+        return f"{untagged}@sha256:{_hex('pushed', name, build)}"
 
     def _container(self, args: MockResourceArgs, state: dict[str, Any]) -> None:
         """An auto-name; the migration container's exit code and logs from the scenario."""

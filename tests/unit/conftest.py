@@ -86,6 +86,23 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "secret_keys": ["library:tlsKey"],
     },
     "rollback": {"stack": "dev", "config": {"library:apiImage": "sha256:" + "e" * 64}},
+    # Pushed to a registry with the deploying machine's Docker credentials (no login keys).
+    "registry": {
+        "stack": "prod",
+        "config": {
+            "library:imageRepository": "registry.example.com:5000/team/library-api",
+            "library:platform": "linux/arm64",
+        },
+    },
+    "registry-login": {
+        "stack": "dev",
+        "config": {
+            "library:imageRepository": "localhost:5000/library-api",
+            "library:registryUsername": "ci",
+            "library:registryPassword": "s3cr3t-Tok3n",
+        },
+        "secret_keys": ["library:registryPassword"],
+    },
     "remote-tls": {
         "stack": "prod",
         "config": {

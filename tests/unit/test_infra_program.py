@@ -187,6 +187,7 @@ def test_image_is_built_locally_from_the_repo_dockerfile(default):
     inputs = image["inputs"]
     assert inputs["imageName"] == "library-api:dev"
     assert inputs["skipPush"] is True
+    assert "registry" not in inputs
     assert inputs["build"]["context"] == ".."
     assert inputs["build"]["dockerfile"] == "../Dockerfile"
     assert inputs["build"]["args"] == {
@@ -215,6 +216,34 @@ def test_base_image_comes_from_config(custom):
         "database-image": "registry.example.com:5000/db/postgres:15.7-bookworm",
         "proxy-image": "library-base/nginx:bookworm",
     }
+
+
+def test_with_a_repository_the_image_is_pushed_and_containers_run_its_registry_digest(program):
+    run = program("registry").ok()
+    (image,) = run.of_type(IMAGE)
+    inputs = image["inputs"]
+    assert inputs["imageName"] == "registry.example.com:5000/team/library-api:prod"
+    assert inputs["skipPush"] is False
+    assert "registry" not in inputs, "no login keys: the provider uses the deploying machine's Docker credentials"
+    assert inputs["build"]["platform"] == "linux/arm64", "the platform logic stays"
+    assert inputs["build"]["args"]["LIBRARY_STACK"] == "prod"
+    digest = run.output("image")["value"]
+    assert re.fullmatch(r"registry\.example\.com:5000/team/library-api@sha256:[0-9a-f]{64}", digest), digest
+    containers = run.containers("api") + run.containers("migrate")
+    assert {c["inputs"]["image"] for c in containers} == {digest}
+    assert all(image["urn"] in c["property_dependencies"]["image"] for c in containers)
+
+
+def test_a_registry_login_passes_the_password_as_a_secret(program):
+    run = program("registry-login").ok()
+    (image,) = run.of_type(IMAGE)
+    assert image["inputs"]["imageName"] == "localhost:5000/library-api:dev"
+    # The SDK sends an input object holding a secret as a secret as a whole.
+    assert is_secret(image["inputs"]["registry"])
+    assert unwrap(image["inputs"]["registry"]) == {"username": "ci", "password": "s3cr3t-Tok3n"}
+    plain_parts = {name: value for name, value in image["inputs"].items() if name != "registry"}
+    assert "s3cr3t-Tok3n" not in json.dumps([plain_parts, run["outputs"], run["logs"]])
+    assert run.output("image")["value"].startswith("localhost:5000/library-api@sha256:")
 
 
 # -------------------------------------------------------------------- migrations
