@@ -204,47 +204,33 @@ def run_in_process(
 ) -> dict:
     """Run the program in this process (`pulumi up`), or destroy the run's resources
     (`pulumi destroy [--run-program]`); return {outputs, secretOutputs, ...}."""
-    with provider_engine(config, secret_keys) as client:
-        return _deploy_or_destroy(client, repo_dir, stack, run_id, config, secret_keys, project, destroy, run_program)
-
-
-def _deploy_or_destroy(
-    client: Any,
-    repo_dir: str,
-    stack: str,
-    run_id: str,
-    config: dict[str, str],
-    secret_keys: list[str],
-    project: dict,
-    destroy: bool,
-    run_program: bool,
-) -> dict:
     global _REALIZER
-    path = program.program_dir(repo_dir, project)
-    realizer = _REALIZER = Realizer(run_id, path, client=client, replay=destroy)
-    started = time.monotonic()
-    raw: dict = {}
-    if destroy:
-        if run_program:
+    with provider_engine(config, secret_keys) as client:
+        path = program.program_dir(repo_dir, project)
+        realizer = _REALIZER = Realizer(run_id, path, client=client, replay=destroy)
+        started = time.monotonic()
+        raw: dict = {}
+        if destroy:
+            if run_program:
+                raw = _run_program(realizer, path, project, stack, config, secret_keys)
+            engine.destroy(realizer, run_program)
+        else:
             raw = _run_program(realizer, path, project, stack, config, secret_keys)
-        engine.destroy(realizer, run_program)
-    else:
-        raw = _run_program(realizer, path, project, stack, config, secret_keys)
-        # The engine's delete phase: pending deletes of replacements, then what the program no longer registers.
-        engine.delete_phase(realizer)
-        if realizer.post_step_errors:
-            raise RealizeError("\n".join(realizer.post_step_errors))
-    elapsed = time.monotonic() - started
-    return {
-        "outputs": {} if destroy else integral(plain(raw)),
-        "secretOutputs": [] if destroy else sorted(k for k, v in raw.items() if is_secret(v)),
-        "pruned": realizer.deleted,
-        "deleted": realizer.deleted,
-        "retained": realizer.retained,
-        "hookRuns": realizer.hook_runs,
-        "created": [list(x) for x in realizer.created],
-        "seconds": round(elapsed, 1),
-    }
+            # The engine's delete phase: pending deletes of replacements, then what the program no longer registers.
+            engine.delete_phase(realizer)
+            if realizer.post_step_errors:
+                raise RealizeError("\n".join(realizer.post_step_errors))
+        elapsed = time.monotonic() - started
+        return {
+            "outputs": {} if destroy else integral(plain(raw)),
+            "secretOutputs": [] if destroy else sorted(k for k, v in raw.items() if is_secret(v)),
+            "pruned": realizer.deleted,
+            "deleted": realizer.deleted,
+            "retained": realizer.retained,
+            "hookRuns": realizer.hook_runs,
+            "created": [list(x) for x in realizer.created],
+            "seconds": round(elapsed, 1),
+        }
 
 
 def _run_program(
