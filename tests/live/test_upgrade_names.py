@@ -36,7 +36,8 @@ def old_program_repo(live_stack, dest) -> str:
     repo = copy_repo(str(dest), str(live_stack.repo))
     shutil.rmtree(f"{repo}/infra")
     with tarfile.open(fileobj=io.BytesIO(found.stdout)) as archive:
-        archive.extractall(repo, filter="data")
+        # Our own git archive; the data filter where this Python has it (3.11.4 and later).
+        archive.extractall(repo, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     return repo
 
 
