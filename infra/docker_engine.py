@@ -406,6 +406,31 @@ def engine_client(engine: Engine, timeout: float) -> Iterator[Any]:
 
 #: What ssh or the remote docker CLI says when a remote engine cannot be reached, and what to do.
 _ADVICE = (
+    # The remote `docker system dial-stdio` (docker CLI cli/command/system/dial_stdio.go) could not open the socket.
+    (
+        "docker.sock: connect: permission denied",
+        "{user} may not use Docker on {host}: add it to the docker group "
+        "there (usermod -aG docker {user}), then log in again",
+    ),
+    (
+        "permission denied while trying to connect to the Docker daemon socket",
+        "{user} may not use Docker on "
+        "{host}: add it to the docker group there (usermod -aG docker {user}), then log in again",
+    ),
+    (
+        "failed to open the raw stream connection",
+        "sshd answers but the Docker engine on {host} does not: start it there (systemctl start docker)",
+    ),
+    (
+        "Cannot connect to the Docker daemon",
+        "sshd answers but the Docker engine on {host} does not: start it there (systemctl start docker)",
+    ),
+    (
+        "docker: command not found",
+        "the host has no docker CLI, which the ssh connection runs "
+        "(`docker system dial-stdio`): install docker.io there",
+    ),
+    # ssh itself.
     (
         "Host key verification failed",
         "the host's key is not the one known_hosts holds for {where} (or none is "
@@ -418,22 +443,14 @@ _ADVICE = (
         "user's ~/.ssh/authorized_keys on the host",
     ),
     ("Connection refused", "nothing accepts ssh connections at {where}: is sshd running there, is the port right?"),
+    # Behind a port forward (docker-proxy, a NAT) the forwarder accepts and resets instead.
+    (
+        "kex_exchange_identification",
+        "{where} accepted the connection and closed it before ssh began: is sshd "
+        "running behind that port (or does it refuse: MaxStartups, a firewall)?",
+    ),
     ("timed out", "no answer from {where}: is the host up, does a firewall drop the ssh port?"),
     ("Could not resolve hostname", "{host} is not a known host name"),
-    (
-        "permission denied while trying to connect to the Docker daemon socket",
-        "{user} may not use Docker on "
-        "{host}: add it to the docker group there (usermod -aG docker {user}), then log in again",
-    ),
-    (
-        "Cannot connect to the Docker daemon",
-        "sshd answers but the Docker engine on {host} does not: start it there (systemctl start docker)",
-    ),
-    (
-        "docker: command not found",
-        "the host has no docker CLI, which the ssh connection runs "
-        "(`docker system dial-stdio`): install docker.io there",
-    ),
     (
         "Connection closed by",
         "{where} closed the connection: sshd refused it (MaxStartups, AllowUsers?) or the network dropped it",

@@ -177,10 +177,11 @@ def _provider_connection() -> Any:
 
 
 @contextlib.contextmanager
-def provider_engine(config: dict[str, str], secret_keys: list[str]) -> Iterator[Any]:
-    """A docker-py client of the engine the provider deploys this stack to: the `docker:` keys of
-    its config and their environment fallbacks (docker:host, DOCKER_HOST, docker:sshOpts, TLS
-    material or certPath), connected the same way (an ssh:// host through the ssh binary).
+def provider_engine(config: dict[str, str], secret_keys: list[str]) -> Iterator[tuple[Any, Any]]:
+    """The Engine (infra/docker_engine.py) and a docker-py client of the engine the provider deploys
+    this stack to: the `docker:` keys of its config and their environment fallbacks (docker:host,
+    DOCKER_HOST, docker:sshOpts, TLS material or certPath), connected the same way (an ssh:// host
+    through the ssh binary).
     When the keys do not resolve, the program refuses them with its own message before it
     declares any resource; the default engine serves until then."""
     connection = _provider_connection()
@@ -189,7 +190,7 @@ def provider_engine(config: dict[str, str], secret_keys: list[str]) -> Iterator[
     resolved = connection.resolve_engine(raw, os.environ, secret_keys=secret_keys, problems=problems)
     target = resolved or connection.Engine(host=connection.DEFAULT_HOST)
     with connection.engine_client(target, 300) as client:
-        yield client
+        yield client, target
 
 
 def run_in_process(
@@ -205,9 +206,10 @@ def run_in_process(
     """Run the program in this process (`pulumi up`), or destroy the run's resources
     (`pulumi destroy [--run-program]`); return {outputs, secretOutputs, ...}."""
     global _REALIZER
-    with provider_engine(config, secret_keys) as client:
+    with provider_engine(config, secret_keys) as (client, target):
         path = program.program_dir(repo_dir, project)
         realizer = _REALIZER = Realizer(run_id, path, client=client, replay=destroy)
+        realizer.engine = target
         started = time.monotonic()
         raw: dict = {}
         if destroy:

@@ -72,6 +72,9 @@ class Realizer(Mocks):
         self.run_id = run_id
         self.program_dir = os.path.abspath(program_dir)
         self.client = client or docker.from_env(timeout=300)
+        #: The infra/docker_engine.py Engine the client reaches (None: the environment's), for the
+        #: docker CLI's builds (resources/image.py).
+        self.engine: Any = None
         self.api = self.client.api
         self.build_log_dir = build_log_dir or tempfile.gettempdir()
         self.state = RunState(run_id)

@@ -366,6 +366,7 @@ def test_the_drain_hook_connects_with_the_whole_engine_config(infra_drain_hook, 
         ("deploy@h.example: Permission denied (publickey).", "deploy@h.example refused the key"),
         ("ssh: connect to host h.example port 2222: Connection refused", "is sshd running there"),
         ("ssh: connect to host h.example port 2222: Connection timed out", "does a firewall drop the ssh port"),
+        ("kex_exchange_identification: read: Connection reset by peer", "is sshd running behind that port"),
         (
             "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock",
             "usermod -aG docker deploy",
@@ -373,6 +374,14 @@ def test_the_drain_hook_connects_with_the_whole_engine_config(infra_drain_hook, 
         ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
          "start it there"),
         ("bash: line 1: docker: command not found", "install docker.io there"),
+        (
+            "failed to open the raw stream connection: dial unix /var/run/docker.sock: connect: permission denied",
+            "usermod -aG docker deploy",
+        ),
+        (
+            "failed to open the raw stream connection: dial unix /var/run/docker.sock: connect: no such file",
+            "start it there",
+        ),
     ],
 )  # fmt: skip
 def test_a_remote_engine_that_cannot_be_reached_gets_advice(de, said, advice):

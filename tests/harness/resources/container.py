@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
+import requests
 from docker.types import Healthcheck, Mount
 
 from ..engine import Diff, PartialCreate, ResourceType, input_diff
@@ -183,8 +184,16 @@ def create(r: Realizer, name: str, inputs: dict, urn: str) -> tuple[str, dict]:
         _connect_and_upload(r, cid, cname, what, i)
         if _value(i, "start"):
             _start(r, cid, cname, what, i, outputs)
-    except RealizeError as e:
-        raise PartialCreate(str(e), cid, _read(r, cid, i, outputs)) from None
+    except (RealizeError, docker.errors.DockerException, requests.RequestException, OSError) as e:
+        # Any failure once the id exists, a lost connection to the engine included: the provider sets
+        # the id right after ContainerCreate (terraform-provider-docker
+        # internal/provider/resource_docker_container_funcs.go:460, d.SetId), so it reports a partial create.
+        message = str(e) if isinstance(e, RealizeError) else f"{what}: {type(e).__name__}: {e}"
+        try:
+            state = _read(r, cid, i, outputs)
+        except (RealizeError, docker.errors.DockerException, requests.RequestException, OSError):
+            state = outputs  # the engine cannot be read either: what the create knew
+        raise PartialCreate(message, cid, state) from None
     return cid, _read(r, cid, i, outputs)
 
 

@@ -10,8 +10,11 @@ builds (an update), which the build cache makes cheap and gives the same id."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shlex
+import shutil
 import subprocess
 import tempfile
 import time
@@ -98,6 +101,37 @@ def _build_command(image_name: str, build: dict[str, Any], df_abs: str) -> list[
     return cmd
 
 
+def cli_environment(engine: Any, directory: str, path: str) -> dict[str, str]:
+    """The docker CLI's environment for the engine the provider builds on: pulumi-docker sends the
+    build (and its context) over its own connection to that engine (provider/image.go: dockerBuild,
+    with the client of provider/provider.go Configure). unix/tcp: DOCKER_HOST; TLS: the CLI's
+    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (material written to `directory`); ssh: DOCKER_HOST and,
+    for docker:sshOpts, an `ssh` first on PATH that adds them, as the provider passes them to the
+    CLI's connection helper (connhelper.GetConnectionHelperWithSSHOpts)."""
+    if engine is None:
+        return {}
+    env = {"DOCKER_HOST": engine.host}
+    if engine.transport == "tls-cert-path":
+        env.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=engine.cert_path)
+    elif engine.transport == "tls-material":
+        for file, text in (
+            ("ca.pem", engine.ca_material),
+            ("cert.pem", engine.cert_material),
+            ("key.pem", engine.key_material),
+        ):
+            with open(os.open(os.path.join(directory, file), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(text or "")
+        env.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=directory)
+    elif engine.transport == "ssh" and engine.ssh_opts:
+        real = shutil.which("ssh", path=path) or "ssh"
+        wrapper = os.path.join(directory, "ssh")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec {shlex.quote(real)} {" ".join(shlex.quote(o) for o in engine.ssh_opts)} "$@"\n')
+        os.chmod(wrapper, 0o700)
+        env["PATH"] = f"{directory}{os.pathsep}{path}"
+    return env
+
+
 def _build(
     r: Realizer, name: str, image_name: str, build: dict[str, Any], version: str, df_abs: str, ctx_abs: str
 ) -> str:
@@ -107,6 +141,8 @@ def _build(
     os.close(fd)
     cmd += ["--iidfile", iidfile, ctx_abs]
     env = dict(os.environ, DOCKER_BUILDKIT="1" if version == "BuilderBuildKit" else "0")
+    cli_dir = tempfile.mkdtemp(prefix="live-docker-cli-")
+    env.update(cli_environment(r.engine, cli_dir, env.get("PATH", "")))
     log_path = os.path.join(r.build_log_dir, f"live-build-{r.run_id}-{name}.log")
     started = time.monotonic()
     try:
@@ -123,6 +159,9 @@ def _build(
         with open(iidfile) as f:
             image_id = f.read().strip()
     finally:
-        os.unlink(iidfile)
+        # The docker CLI removes the file before it builds (a failed build leaves none).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(iidfile)
+        shutil.rmtree(cli_dir, ignore_errors=True)
     log.info("built %s as %s in %.1fs", image_name, image_id[:19], time.monotonic() - started)
     return image_id
