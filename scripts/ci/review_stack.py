@@ -6,8 +6,9 @@
     scripts/ci/review_stack.py sweep STACKS.json --open PR...
 
 `config` writes Pulumi.pr-<PR>.yaml from Pulumi.review.yaml.example with the stack's own host port and
-prints stack=, port=, url= (also appended to --github-output). Every Docker name already carries the
-stack (library-pr-42-db...), so the port is all that several review stacks on one host must not share.
+prints stack= and port= (also appended to --github-output); the URL is the stack's `public_url` output.
+Every Docker name already carries the stack (library-pr-42-db...), so the port is all that several
+review stacks on one host must not share.
 `sweep` prints the review stacks (one a line) whose pull request is no longer open; STACKS.json is
 `pulumi stack ls --json`. docs/ci.md "Review environments".
 """
@@ -81,14 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_name = sub.add_parser("name", help="the stack of a pull request")
     p_name.add_argument("pr", type=int)
-    p_config = sub.add_parser("config", help="write Pulumi.pr-N.yaml, print stack, port and url")
+    p_config = sub.add_parser("config", help="write Pulumi.pr-N.yaml, print stack and port")
     p_config.add_argument("pr", type=int)
     p_config.add_argument("--host", required=True, help="the review host's name, as browsers reach it")
     p_config.add_argument(
         "--docker-host", required=True, help="its Docker engine, e.g. ssh://deploy@review.example.com"
     )
     p_config.add_argument("--open", type=int, nargs="*", default=[], help="the open pull requests")
-    p_config.add_argument("--github-output", type=Path, help="append stack=, port=, url= to this file")
+    p_config.add_argument("--github-output", type=Path, help="append stack= and port= to this file")
     p_config.add_argument("--dir", type=Path, default=REPO, help="where to write it (default: the repository)")
     p_sweep = sub.add_parser("sweep", help="review stacks whose pull request is closed")
     p_sweep.add_argument("stacks", type=Path, help="`pulumi stack ls --json`")
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             name = stack_name(args.pr)
             port = port_for(args.pr, set(args.open))
             (args.dir / f"Pulumi.{name}.yaml").write_text(stack_config(args.pr, port, args.host, args.docker_host))
-            lines = f"stack={name}\nport={port}\nurl=http://{args.host}:{port}/\n"
+            lines = f"stack={name}\nport={port}\n"
             print(lines, end="")
             if args.github_output:
                 with args.github_output.open("a") as out:

@@ -30,7 +30,7 @@ def test_ports_are_the_pr_number_in_the_range_and_never_shared(tmp_path):
         assert config["docker:host"] == "ssh://deploy@review"
         assert config["library:allowedHosts"] == "review.example.com"
         assert config["library:retainDatabaseVolume"] is False
-    assert "stack=pr-1042\nport=20044\nurl=http://review.example.com:20044/\n" in out.read_text()
+    assert "stack=pr-1042\nport=20044\n" in out.read_text()
 
 
 def test_a_value_that_would_break_the_stack_file_is_refused(tmp_path):

@@ -147,6 +147,7 @@ def test_the_review_stack_publishes_on_its_own_port(runs):
     port = review_stack_module().port_for(REVIEW_PR, set())
     assert proxy["inputs"]["ports"] == [{"internal": 8080, "external": port, "ip": "0.0.0.0", "protocol": "tcp"}]
     assert proxy["inputs"]["name"] == f"library-pr-{REVIEW_PR}-proxy"
+    assert runs["review"]["preview"].output("public_url")["value"] == f"http://review.example.com:{port}/"
 
 
 TOY_PROGRAM = """
