@@ -88,6 +88,8 @@ proxy = Proxy(
 )
 
 pulumi.export("url", settings.url)
+# Where clients reach it (publicOrigin, or derived): the CI environments' URL and smoke check (docs/ci.md).
+pulumi.export("public_url", settings.public_origin + "/")
 pulumi.export("proxy_container_name", proxy.container.name)
 pulumi.export("image", image.ref)
 pulumi.export("api_container_names", api.container_names)

@@ -8,11 +8,9 @@ are generated from it, once; the Python client talks to the real service
 says what the tier proves.
 """
 
-import hashlib
 import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
+
+from tests.node_tools import node_modules
 
 HERE = Path(__file__).resolve().parent
 APP = HERE.parents[1] / "app"
@@ -37,22 +37,8 @@ def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
 
 @pytest.fixture(scope="session")
 def node_bin() -> Path:
-    """tests/contract/node_modules/.bin, installed by `npm ci` when the lock changed.
-
-    Without node and npm the tests skip with the reason; REQUIRE_NODE=1 (CI) makes that a failure."""
-    npm = shutil.which("npm")
-    if not npm or not shutil.which("node"):
-        reason = "the contract tier's TypeScript and Spectral checks need node and npm (Debian: nodejs npm)"
-        if os.environ.get("REQUIRE_NODE") == "1":
-            pytest.fail(f"REQUIRE_NODE=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    lock = HERE / "package-lock.json"
-    stamp = HERE / "node_modules" / ".library-lock.sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
-        run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=HERE)
-        stamp.write_text(digest)
-    return HERE / "node_modules" / ".bin"
+    """tests/contract/node_modules/.bin (tests/node_tools.py installs it when the lock changed)."""
+    return node_modules("the contract tier's TypeScript and Spectral checks") / ".bin"
 
 
 @pytest.fixture(scope="session")

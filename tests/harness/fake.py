@@ -4,7 +4,8 @@ per process, writing what it registered as JSON (see docs/testing.md).
     python -m tests.harness.fake SCENARIO.json OUT.json
 
 SCENARIO: {"stack": "dev", "config": {"library:apiReplicas": "3", ...}, "secret_keys": [...],
-           "preview": false, "migration_exit_code": 0, "migration_logs": "..."}
+           "preview": false, "migration_exit_code": 0, "migration_logs": "...",
+           "environ": {...}}  (environ: added to the process's environment by tests/unit/infra_helpers.py)
            The config is the whole config (no stack file is read), so a test controls every key.
 OUT: {"error": null | {"type", "message", "run_error"},
       "resources": [{"type", "name", "urn", "parent", "custom", "inputs",
@@ -13,9 +14,10 @@ OUT: {"error": null | {"type", "message", "run_error"},
                      "replace_on_changes", "retain_on_delete", "protect",
                      "before_delete_hooks", "on_error_hooks", "after_create_hooks",
                      "aliases": [{"urn"} | {"name", "type", "stack", "project", "parentUrn", "noParent"}]}],
-      "outputs": {name: {"value", "secret"}},
+      "outputs": {name: {"value", "secret", "known"}},  (unknown in a preview: value {"__unknown__": true})
       "outputs_registered": [urn, ...]  (register_outputs calls), "logs": [...]}
-Secret values appear as {"__secret__": value}.
+Secret values appear as {"__secret__": value}; in a preview (every resource a create, its computed
+outputs unknown: FakeMocks._planned) unknown inputs and outputs as {"__unknown__": true}.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, mocks, rpc
 
 from . import program
-from .values import alias_of, plain, recorded
+from .values import UNKNOWN_RECORD, alias_of, plain, recorded
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
 DYNAMIC_PROVIDER_KEY = "__provider"
@@ -52,6 +54,8 @@ class FakeMocks(Mocks):
         self.scenario = scenario
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
+        if self.scenario.get("preview"):
+            return self._planned(args)
         state = dict(args.inputs)
         typ = args.typ
         if typ == "docker:index/image:Image":
@@ -74,12 +78,25 @@ class FakeMocks(Mocks):
             state["result"] = ("Zq9" * length)[:length]
         return f"{args.name}-id", state
 
+    @staticmethod
+    def _planned(args: MockResourceArgs) -> tuple[str, dict]:
+        """A create in a preview, as the engine and providers answer it: no id and the inputs alone, so
+        every computed output (a container's name when auto-named, exit code and logs, an image's digest,
+        a password's result, a network's subnet, a dynamic resource's outs) is unknown to the program.
+        pulumi pkg/resource/deploy/step.go CreateStep.Apply calls the provider's Create with
+        `Preview: DryRun`; pulumi-docker provider/provider.go Create answers a preview with the request's
+        properties (buildOnPreview unset); the bridged resources plan computed attributes as unknown; the
+        dynamic provider host is not asked at all. The SDK then resolves every output the answer lacks as
+        unknown (sdk/python pulumi/runtime/rpc.py resolve_properties: `known = not is_dry_run()`) and an
+        empty id as unknown (runtime/resource.py). docs/testing.md "Previews"."""
+        return "", dict(args.inputs)
+
     def _repo_digest(self, state: dict[str, Any]) -> str:
-        """As pulumi-docker provider/image.go dockerBuild sets it: the image id when `skipPush` (or in
-        a preview); after a push (`skipPush` unset means false: marshalSkipPush), the registry's digest
-        of the image name without its tag (parseRepoDigestFromAux: WithDigest(TrimNamed(name), digest))."""
+        """As pulumi-docker provider/image.go dockerBuild sets it: the image id when `skipPush`; after a
+        push (`skipPush` unset means false: marshalSkipPush), the registry's digest of the image name
+        without its tag (parseRepoDigestFromAux: WithDigest(TrimNamed(name), digest))."""
         name, build = state.get("imageName"), state.get("build")
-        if state.get("skipPush") or self.scenario.get("preview"):
+        if state.get("skipPush"):
             return "sha256:" + _hex(name, build)
         head, _, tail = str(name).rpartition(":")
         untagged = head if head and "/" not in tail else str(name)
@@ -101,8 +118,6 @@ class FakeMocks(Mocks):
         """A dynamic resource is created by its own provider, as the SDK's provider host does
         (sdk/python/lib/pulumi/dynamic/__main__.py: get_provider unpickles `__provider`, Create
         calls its create); a create that raises fails the registration."""
-        if self.scenario.get("preview"):
-            return "", props  # not created during a preview; outputs unknown
         inputs = plain(props)
         provider = dill.loads(base64.b64decode(inputs.pop(DYNAMIC_PROVIDER_KEY)))
         result = provider.create(inputs)
@@ -157,7 +172,9 @@ def _stack_outputs(ran: program.Ran) -> dict[str, dict]:
     async def resolve() -> None:
         for key, value in ran.stack.outputs.items():
             output = pulumi.Output.from_input(value)
-            outputs[key] = {"value": recorded(await output.future()), "secret": await output.is_secret()}
+            known = await output.is_known()
+            value = recorded(await output.future()) if known else dict(UNKNOWN_RECORD)
+            outputs[key] = {"value": value, "secret": await output.is_secret(), "known": known}
 
     ran.loop.run_until_complete(resolve())
     return outputs

@@ -87,12 +87,13 @@ def stack_config(
     stack: str,
     overrides: dict[str, Any] | None = None,
     secret_overrides: dict[str, Any] | None = None,
+    stack_file: str | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """The config map (full keys -> strings) and the secret keys, as the CLI passes them:
-    the project's defaults, then Pulumi.<stack>.yaml, then the overrides."""
+    the project's defaults, then Pulumi.<stack>.yaml (or `stack_file`), then the overrides."""
     name = project["name"]
     config, secret_keys = _project_config(project)
-    stack_file = os.path.join(repo_dir, f"Pulumi.{stack}.yaml")
+    stack_file = stack_file or os.path.join(repo_dir, f"Pulumi.{stack}.yaml")
     if not os.path.exists(stack_file):
         raise SystemExit(f"error: no stack file {stack_file}")
     with open(stack_file) as f:

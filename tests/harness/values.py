@@ -10,6 +10,7 @@ import secrets
 import string
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 
@@ -51,9 +52,16 @@ def secret(value: Any) -> dict:
     return {_SECRET_SIG_KEY: _SECRET_SIG, "value": value}
 
 
+#: How the unit tier records a value unknown during a preview (pulumi.output.Unknown on the wire).
+UNKNOWN_RECORD = {"__unknown__": True}
+
+
 def recorded(value: Any) -> Any:
     """A JSON-able copy of deserialized properties for the unit tier's record:
-    secrets made visible as {"__secret__": value}, anything else odd as its repr."""
+    secrets made visible as {"__secret__": value}, a preview's unknowns as UNKNOWN_RECORD,
+    anything else odd as its repr."""
+    if isinstance(value, Unknown):
+        return dict(UNKNOWN_RECORD)
     if is_secret(value):
         return {"__secret__": recorded(value["value"])}
     if isinstance(value, dict):

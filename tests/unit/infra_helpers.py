@@ -81,6 +81,7 @@ def start_program_run(scenario: dict[str, Any], workdir: Path, label: str) -> tu
     scenario_path.write_text(json.dumps(scenario))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     env["DOCKER_HOST"] = NO_ENGINE
+    env.update(scenario.get("environ", {}))
     process = subprocess.Popen(
         [sys.executable, "-m", HARNESS, str(scenario_path), str(out_path)],
         cwd=REPO,

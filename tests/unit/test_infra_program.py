@@ -524,8 +524,9 @@ def test_api_environment_follows_config(custom):
 
 def test_stack_outputs(default):
     outputs = default["outputs"]
-    assert outputs["url"] == {"value": "http://127.0.0.1:8000/", "secret": False}
+    assert outputs["url"] == {"value": "http://127.0.0.1:8000/", "secret": False, "known": True}
     assert "urls" not in outputs, "one URL: the proxy's"
+    assert outputs["public_url"]["value"] == "http://127.0.0.1:8000/"
     assert outputs["proxy_container_name"]["value"] == "library-dev-proxy"
     assert outputs["image"]["value"].startswith("sha256:")
     # auto-names (the mock's stand-in for Pulumi's random suffix)

@@ -163,6 +163,22 @@ def test_deploy_up_uses_local_backend_passphrase_and_dev_stack(fake_pulumi, tmp_
     assert (tmp_path / "state").is_dir()
 
 
+def test_deploy_uses_the_backend_pulumi_itself_would(fake_pulumi, tmp_path):
+    """CI sets PULUMI_BACKEND_URL, as Pulumi documents it (docs/ci.md); LIBRARY_BACKEND_URL still wins."""
+    result, calls = fake_pulumi("preview", LIBRARY_BACKEND_URL="", PULUMI_BACKEND_URL=f"file://{tmp_path}/ci")
+    assert result.returncode == 0, result.stderr
+    assert f"BACKEND file://{tmp_path}/ci" in calls
+    _, calls = fake_pulumi("preview", PULUMI_BACKEND_URL=f"file://{tmp_path}/ci")
+    assert f"BACKEND file://{tmp_path}/state" in calls
+
+
+def test_deploy_preview_for_drift(fake_pulumi):
+    """The drift workflow's command (docs/ci.md "Drift detection")."""
+    result, calls = fake_pulumi("--stack", "prod", "preview", "--refresh", "--expect-no-changes", "--diff")
+    assert result.returncode == 0, result.stderr
+    assert "ARGS preview --stack prod --refresh --expect-no-changes --diff" in calls
+
+
 def test_deploy_preview_destroy_and_stack_selection(fake_pulumi):
     result, calls = fake_pulumi("--stack", "prod", "preview", "--refresh", PULUMI_CONFIG_PASSPHRASE="s3cret")
     assert result.returncode == 0, result.stderr

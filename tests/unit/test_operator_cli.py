@@ -31,7 +31,8 @@ OUTPUTS = {
 
 def test_the_program_exports_the_engine_and_labels(program):
     outputs = program("custom").ok()["outputs"]
-    assert outputs["engine"] == {"value": {"host": "ssh://deploy@library.example.com", "ssh_opts": []}, "secret": False}
+    engine = {"value": {"host": "ssh://deploy@library.example.com", "ssh_opts": []}, "secret": False, "known": True}
+    assert outputs["engine"] == engine
     assert outputs["labels"]["value"] == {"org.library.project": "library", "org.library.stack": "prod"}
     stack = stack_from_outputs("prod", {k: v["value"] for k, v in outputs.items()})
     assert stack.engine.host == "ssh://deploy@library.example.com" and stack.engine.transport == "ssh"
