@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_infra_project_files import FAKE_PULUMI
+from tests.fake_pulumi import fake_pulumi_env
 
 from .conftest import REPO, run_step
 
@@ -19,19 +19,8 @@ def pr_stack_file():
 
 
 def test_review_destroy_destroys_with_the_program_then_removes_the_stack(tmp_path, pr_stack_file):
-    if not (REPO / ".venv" / "bin" / "python").exists():
-        pytest.skip("scripts/deploy would create the root .venv; run with it present")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
-    (bin_dir / "pulumi").chmod(0o755)
-    log = tmp_path / "pulumi.log"
-    env = {
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "FAKE_PULUMI_LOG": str(log),
-        "LIBRARY_BACKEND_URL": f"file://{tmp_path}/state",
-        "LIBRARY_NO_CLI_INSTALL": "1",
+    env, log = fake_pulumi_env(tmp_path)
+    env |= {
         "PULUMI_CONFIG_PASSPHRASE": "review-s3cret",
         "REVIEW_HOST": "review.example.com",
         "REVIEW_DOCKER_HOST": "ssh://deploy@review.example.com",

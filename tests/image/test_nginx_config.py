@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tarfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +101,46 @@ def upload(container, files: dict[str, str]) -> None:
             info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
             tar.addfile(info, io.BytesIO(data))
     container.put_archive("/", archive.getvalue())
+
+
+@contextlib.contextmanager
+def proxy_in_front(
+    docker_client,
+    scenario: str,
+    upstream: dict[str, Any],
+    files: dict[str, str],
+    host_port: int | None = None,
+    **options,
+) -> Iterator[Any]:
+    """A created (not started) nginx container as the program runs the proxy (its binary, user, tmpfs,
+    no capability; `files` uploaded, the rendered nginx.conf among them), published on 127.0.0.1
+    (`host_port`, or a free one), on a network of its own with `upstream` (docker-py `run` arguments)
+    as `api`. Both, and the network, are removed afterwards."""
+    proxy, parts, nginx = (load_infra_module(m) for m in ("proxy", "container_parts", "nginx_config"))
+    run = f"{scenario}-{uuid.uuid4().hex[:8]}"
+    labels = {TEST_LABEL: run}
+    network = docker_client.networks.create(f"library-test-{run}", driver="bridge", labels=labels)
+    try:
+        api = f"library-test-{run}-api"
+        docker_client.containers.run(detach=True, name=api, labels=labels, network=network.name, **upstream)
+        network.disconnect(api)
+        network.connect(api, aliases=["api"])
+        container = docker_client.containers.create(
+            NGINX_IMAGE,
+            name=f"library-test-{run}-proxy",
+            entrypoint=[proxy.NGINX_BINARY],
+            command=["-c", nginx.CONFIG_FILE, "-g", "daemon off;"],
+            user=proxy.NGINX_USER,
+            tmpfs=dict(parts.TMPFS),
+            cap_drop=["ALL"],
+            network=network.name,
+            ports={f"{nginx.PROXY_PORT}/tcp": ("127.0.0.1", host_port)},
+            labels=labels,
+            **options,
+        )
+        upload(container, files)
+        yield container
+    finally:
+        for leftover in docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run}"}):
+            leftover.remove(force=True, v=True)
+        network.remove()

@@ -20,8 +20,8 @@ import pytest
 from tests.conftest import load_infra_module, self_signed_certificate
 from tests.tls_scan import assert_intermediate_tls_profile, run_testssl
 
-from .conftest import HARDENED, TEST_LABEL
-from .test_nginx_config import NGINX_IMAGE, upload
+from .conftest import HARDENED
+from .test_nginx_config import NGINX_IMAGE, proxy_in_front
 
 pytestmark = pytest.mark.docker
 
@@ -42,46 +42,23 @@ def edge(docker_client, image, tmp_path_factory):
     """https://127.0.0.1:<port>: nginx with the TLS config, the service image (as `api`) behind it."""
     if not docker_client.images.list(name=NGINX_IMAGE):
         pytest.fail(f"{NGINX_IMAGE} is missing: bash scripts/build-debian-images.sh nginx", pytrace=False)
-    proxy = load_infra_module("proxy")
-    parts = load_infra_module("container_parts")
     nginx = load_infra_module("nginx_config")
-    run = f"edge-{uuid.uuid4().hex[:8]}"
-    labels = {TEST_LABEL: run}
-    network = docker_client.networks.create(f"library-test-{run}", driver="bridge", labels=labels)
-    try:
-        docker_client.containers.run(
-            image,
-            detach=True,
-            name=f"library-test-{run}-api",
-            labels=labels,
-            network=network.name,
-            # /healthz and the admin's CSRF refusal need no database: none runs.
-            environment={
-                "DATABASE_URL": "postgres://library:unused@nowhere.invalid:5432/library",
-                "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "DJANGO_HTTPS": "false",
-                "API_NUM_PROXIES": "1",
-            },
-            **HARDENED,
-        )
-        network.disconnect(f"library-test-{run}-api")
-        network.connect(f"library-test-{run}-api", aliases=["api"])
-        cert, key = self_signed_certificate(tmp_path_factory.mktemp("edge-tls"))
-        conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=True, forwarded_proto="$scheme")
-        container = docker_client.containers.create(
-            NGINX_IMAGE,
-            name=f"library-test-{run}-proxy",
-            entrypoint=[proxy.NGINX_BINARY],
-            command=["-c", nginx.CONFIG_FILE, "-g", "daemon off;"],
-            user=proxy.NGINX_USER,
-            tmpfs=dict(parts.TMPFS),
-            cap_drop=["ALL"],
-            network=network.name,
-            ports={f"{nginx.PROXY_PORT}/tcp": ("127.0.0.1", None)},
-            labels=labels,
-        )
-        upload(container, {nginx.CONFIG_FILE: conf, nginx.TLS_CERTIFICATE_FILE: cert, nginx.TLS_KEY_FILE: key})
+    upstream = {
+        "image": image,
+        # /healthz and the admin's CSRF refusal need no database: none runs.
+        "environment": {
+            "DATABASE_URL": "postgres://library:unused@nowhere.invalid:5432/library",
+            "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_HTTPS": "false",
+            "API_NUM_PROXIES": "1",
+        },
+        **HARDENED,
+    }
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("edge-tls"))
+    conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=True, forwarded_proto="$scheme")
+    files = {nginx.CONFIG_FILE: conf, nginx.TLS_CERTIFICATE_FILE: cert, nginx.TLS_KEY_FILE: key}
+    with proxy_in_front(docker_client, "edge", upstream, files) as container:
         container.start()
         container.reload()
         port = int(container.ports[f"{nginx.PROXY_PORT}/tcp"][0]["HostPort"])
@@ -94,10 +71,6 @@ def edge(docker_client, image, tmp_path_factory):
         else:
             pytest.fail(f"the service did not answer through the proxy:\n{container.logs().decode()[-2000:]}")
         yield base
-    finally:
-        for leftover in docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run}"}):
-            leftover.remove(force=True, v=True)
-        network.remove()
 
 
 def request(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None):

@@ -12,14 +12,12 @@ import http.client
 import json
 import threading
 import time
-import uuid
 
 import pytest
 
 from tests.conftest import free_port_block, load_infra_module
 
-from .conftest import TEST_LABEL
-from .test_nginx_config import NGINX_IMAGE, upload
+from .test_nginx_config import NGINX_IMAGE, proxy_in_front, upload
 
 pytestmark = pytest.mark.docker
 
@@ -65,49 +63,24 @@ def proxy(docker_client):
     for needed in (NGINX_IMAGE, PYTHON_IMAGE):
         if not docker_client.images.list(name=needed):
             pytest.fail(f"{needed} is missing: bash scripts/build-debian-images.sh", pytrace=False)
-    proxy_module = load_infra_module("proxy")
     parts = load_infra_module("container_parts")
     nginx = load_infra_module("nginx_config")
-    run = f"maint-{uuid.uuid4().hex[:8]}"
-    labels = {TEST_LABEL: run}
-    network = docker_client.networks.create(f"library-test-{run}", driver="bridge", labels=labels)
-    try:
-        docker_client.containers.run(
-            PYTHON_IMAGE,
-            ["python3", "-c", FAKE_UPSTREAM],
-            detach=True,
-            name=f"library-test-{run}-api",
-            labels=labels,
-            network=network.name,
-            user="65534:65534",
-            cap_drop=["ALL"],
-        )
-        network.disconnect(f"library-test-{run}-api")
-        network.connect(f"library-test-{run}-api", aliases=["api"])
-        conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=False, forwarded_proto="$scheme")
-        container = docker_client.containers.create(
-            NGINX_IMAGE,
-            name=f"library-test-{run}-proxy",
-            entrypoint=[proxy_module.NGINX_BINARY],
-            command=["-c", nginx.CONFIG_FILE, "-g", "daemon off;"],
-            user=proxy_module.NGINX_USER,
-            tmpfs=dict(parts.TMPFS),
-            cap_drop=["ALL"],
-            security_opt=list(parts.NO_NEW_PRIVILEGES),
-            healthcheck={"test": proxy_module.HEALTHCHECK, "interval": 500_000_000, "retries": 2},
-            network=network.name,
-            # A fixed host port: a restart keeps it (a random one would change).
-            ports={f"{nginx.PROXY_PORT}/tcp": ("127.0.0.1", free_port_block(1))},
-            labels=labels,
-        )
-        upload(container, {nginx.CONFIG_FILE: conf, nginx.MAINTENANCE_PAGE_FILE: nginx.MAINTENANCE_PAGE.read_text()})
+    upstream = {"image": PYTHON_IMAGE, "command": ["python3", "-c", FAKE_UPSTREAM], "user": "65534:65534"}
+    upstream["cap_drop"] = ["ALL"]
+    conf = nginx.nginx_config(upstream_host="api", upstream_port=8000, tls=False, forwarded_proto="$scheme")
+    files = {nginx.CONFIG_FILE: conf, nginx.MAINTENANCE_PAGE_FILE: nginx.MAINTENANCE_PAGE.read_text()}
+    with proxy_in_front(
+        docker_client,
+        "maint",
+        upstream,
+        files,
+        # A fixed host port: a restart keeps it (a random one would change).
+        host_port=free_port_block(1),
+        security_opt=list(parts.NO_NEW_PRIVILEGES),
+        healthcheck={"test": load_infra_module("proxy").HEALTHCHECK, "interval": 500_000_000, "retries": 2},
+    ) as container:
         container.start()
-        address = wait_until_serving(container, nginx.PROXY_PORT)
-        yield container, address
-    finally:
-        for leftover in docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run}"}):
-            leftover.remove(force=True, v=True)
-        network.remove()
+        yield container, wait_until_serving(container, nginx.PROXY_PORT)
 
 
 def wait_until_serving(container, port: int) -> tuple[str, int]:

@@ -14,6 +14,7 @@ import yaml
 from infra_helpers import INFRA, REPO
 
 from tests.conftest import load_infra_module
+from tests.fake_pulumi import fake_pulumi_env
 from tests.harness.program import config_value
 
 DEPLOY = REPO / "scripts" / "deploy"
@@ -107,36 +108,9 @@ def test_deploy_script_is_executable_bash():
     subprocess.run(["bash", "-n", str(DEPLOY)], check=True)
 
 
-FAKE_PULUMI = """#!/usr/bin/env bash
-{
-  printf 'ARGS'; printf ' %s' "$@"; printf '\\n'
-  printf 'BACKEND %s\\n' "$PULUMI_BACKEND_URL"
-  printf 'PASSPHRASE_SET %s\\n' "${PULUMI_CONFIG_PASSPHRASE+yes}"
-  printf 'PASSPHRASE [%s]\\n' "${PULUMI_CONFIG_PASSPHRASE-}"
-  printf 'CWD %s\\n' "$PWD"
-} >> "$FAKE_PULUMI_LOG"
-if [ "$1 $2" = "stack output" ]; then echo "http://127.0.0.1:8000/"; fi
-exit 0
-"""
-
-
 @pytest.fixture
 def fake_pulumi(tmp_path):
-    if not (REPO / ".venv" / "bin" / "python").exists():
-        pytest.skip("scripts/deploy would create the root .venv; run with it present")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "pulumi"
-    script.write_text(FAKE_PULUMI)
-    script.chmod(0o755)
-    log = tmp_path / "pulumi.log"
-    env = {
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "FAKE_PULUMI_LOG": str(log),
-        "LIBRARY_BACKEND_URL": f"file://{tmp_path}/state",
-        "LIBRARY_NO_CLI_INSTALL": "1",
-    }
+    env, log = fake_pulumi_env(tmp_path)
 
     def run(*args, **extra_env):
         result = subprocess.run(
