@@ -356,6 +356,8 @@ def test_default_and_maximum_page_size(anonymous, settings):
         ("page=-1", "page", "Must be a positive integer or 'last'."),
         ("ordering=price", "ordering", None),
         ("ordering=title,,author", "ordering", None),
+        ("ordering=", "ordering", None),
+        ("ordering=&ordering=title", "ordering", None),
         ("ordering=-subtitle", "ordering", None),
         ("isbn=123", "isbn", "ISBN must have 10 or 13 digits (hyphens and spaces are ignored)."),
     ],

@@ -27,9 +27,13 @@ OLD_PROGRAM = "08961e2"
 
 
 def old_program_repo(live_stack, dest) -> str:
-    """A copy of the stack's repository whose infra/ is the program at OLD_PROGRAM."""
+    """A copy of the stack's repository whose infra/ and Pulumi.yaml (its config keys' defaults, which
+    the CLI passes to the program) are the program's at OLD_PROGRAM."""
     found = subprocess.run(
-        ["git", "-C", REPO_ROOT, "archive", OLD_PROGRAM, "infra"], capture_output=True, timeout=60, check=False
+        ["git", "-C", REPO_ROOT, "archive", OLD_PROGRAM, "infra", "Pulumi.yaml"],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     if found.returncode != 0:
         pytest.skip(f"commit {OLD_PROGRAM} is not in this checkout (a shallow clone?): {found.stderr.decode()[-300:]}")

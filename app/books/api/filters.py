@@ -43,9 +43,9 @@ class StrictOrderingFilter(OrderingFilter):
     """
 
     def get_ordering(self, request, queryset, view):
-        params = ",".join(request.query_params.getlist(self.ordering_param))
-        if params:
-            fields = [param.strip() for param in params.split(",")]
+        given = request.query_params.getlist(self.ordering_param)
+        if given:  # `ordering=` too: an empty value is not a field (the schema's enum)
+            fields = [param.strip() for param in ",".join(given).split(",")]
             allowed = {name for name, _label in self.get_valid_fields(queryset, view, {"request": request})}
             unknown = [field for field in fields if field.lstrip("-") not in allowed]
             if unknown or not all(fields):
