@@ -79,10 +79,17 @@ class Switch(StrEnum):
 @contextlib.contextmanager
 def operating(stack_name: str, outputs: Path | None) -> Iterator[tuple[Stack, Any]]:
     """The stack and a client of its engine; every known failure becomes a message and an exit code."""
-    try:
+    with reported():
         stack = load_stack(stack_name, outputs)
         with connect(stack) as client:
             yield stack, client
+
+
+@contextlib.contextmanager
+def reported() -> Iterator[None]:
+    """Every known failure inside becomes one error line and an exit code (docs/operations.md)."""
+    try:
+        yield
     except OperatorError as error:
         err.print(f"[bold red]library: error:[/] {escape(str(error))}")
         raise typer.Exit(error.exit_code) from None
@@ -295,7 +302,7 @@ def ship_command(
 ) -> None:
     """Copy images to the stack's Docker host without a registry (docker save | docker load over the
     provider's connection), only those whose id the host lacks; run it before `pulumi up`."""
-    try:
+    with reported():
         target_engine, defaults = ship.stack_target(stack, os.environ, ship.project_dir(Path.cwd()))
         refs = list(images or defaults)
         with (
@@ -310,12 +317,6 @@ def ship_command(
                     "shipped": f"shipped {_size(done.bytes)} in {done.seconds:.1f} s",
                 }[done.outcome]
                 out.print(f"{escape(ref)}  {done.image_id[:19]}  {note}")
-    except OperatorError as error:
-        err.print(f"[bold red]library: error:[/] {escape(str(error))}")
-        raise typer.Exit(error.exit_code) from None
-    except docker.errors.APIError as error:
-        err.print(f"[bold red]library: error:[/] the Docker engine refused: {escape(str(error))}")
-        raise typer.Exit(OperatorError.exit_code) from None
 
 
 def _ship_one(src: Any, dst: Any, ref: str, force: bool) -> ship.Shipped:
